@@ -1,0 +1,26 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set up everything first.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint ui clean
+
+setup:
+	@./scripts/setup.sh
+
+demo: setup
+	$(BIN)/kpihub demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+ui: setup
+	$(BIN)/kpihub ui
+
+clean:
+	rm -rf .kpihub

@@ -1,0 +1,116 @@
+"""The DingTalk directory: departments walked breadth-first from the root, then each department's
+direct members. A person in two departments is listed twice by DingTalk and landed once."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from connectors.dingtalk.envelope import as_bool
+from connectors.registry import DirectoryEntry, RecordReader
+from connectors.sdk import HttpSource, Page, Stream
+from connectors.sdk.http import wrap_records
+from connectors.sdk.timeparse import now_utc
+from schemas.facts import PersonRef
+
+ROOT_DEPT = 1
+PAGE_SIZE = 100
+
+
+def walk_departments(source: HttpSource, stream_name: str) -> Iterator[list[dict[str, Any]]]:
+    """Yield each department's direct children, breadth-first; a cycle cannot loop forever."""
+    queue: deque[int] = deque([ROOT_DEPT])
+    seen = {ROOT_DEPT}
+    page = 0
+    while queue:
+        parent = queue.popleft()
+        page += 1
+        body = source.request_json(
+            "POST",
+            "/topapi/v2/department/listsub",
+            body={"dept_id": parent, "language": "zh_CN"},
+            stream=stream_name,
+            page=page,
+        )
+        children = [c for c in body.get("result") or [] if isinstance(c, dict)]
+        for child in children:
+            dept_id = int(child["dept_id"])
+            if dept_id not in seen:
+                seen.add(dept_id)
+                queue.append(dept_id)
+        yield children
+
+
+def read_departments(
+    source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
+) -> Iterator[Page]:
+    number = 0
+    for children in walk_departments(source, stream.name):
+        number += 1
+        records, rejected = wrap_records(source, stream, children, now_utc())
+        yield Page(number=number, records=records, state={}, rejected=rejected)
+    yield Page(number=number + 1, records=[], state={}, final=True)
+
+
+def read_users(
+    source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
+) -> Iterator[Page]:
+    seen: set[str] = set()
+    number = 0
+    dept_ids = [ROOT_DEPT]
+    for children in walk_departments(source, stream.name):
+        dept_ids.extend(int(c["dept_id"]) for c in children)
+    for dept_id in dept_ids:
+        cursor = 0
+        while True:
+            number += 1
+            body = source.request_json(
+                "POST",
+                "/topapi/v2/user/list",
+                body={"dept_id": dept_id, "cursor": cursor, "size": PAGE_SIZE},
+                stream=stream.name,
+                page=number,
+            )
+            result = body.get("result") or {}
+            fresh = [u for u in result.get("list") or [] if u.get("userid") not in seen]
+            records, rejected = wrap_records(source, stream, fresh, now_utc())
+            seen.update(r.record_key for r in records)
+            yield Page(number=number, records=records, state={}, rejected=rejected)
+            if not as_bool(result.get("has_more")) or result.get("next_cursor") in (None, ""):
+                break
+            cursor = int(result["next_cursor"])
+    yield Page(number=number + 1, records=[], state={}, final=True)
+
+
+def directory(records: RecordReader) -> Iterator[DirectoryEntry]:
+    """The employee master as DingTalk holds it: job number, name, department path, e-mail."""
+    departments = {int(h.payload["dept_id"]): h.payload for h in records.heads("departments")}
+
+    def path(dept_id: int) -> str:
+        names: list[str] = []
+        node = departments.get(dept_id)
+        while node is not None and len(names) < 32:
+            names.append(str(node["name"]))
+            node = departments.get(int(node.get("parent_id") or 0))
+        return "/".join(reversed(names))
+
+    for head in records.heads("users"):
+        user = head.payload
+        job_number = str(user.get("job_number") or "").strip()
+        if not job_number:
+            continue
+        dept_list = [int(d) for d in user.get("dept_id_list") or []]
+        yield DirectoryEntry(
+            job_number=job_number,
+            name=str(user.get("name") or ""),
+            department=path(dept_list[0]) if dept_list else "",
+            email=(user.get("email") or None),
+            person=PersonRef("dingtalk", head.record_key),
+        )
+
+
+STREAMS = (
+    Stream(name="departments", record_key="dept_id", reader=read_departments),
+    Stream(name="users", record_key="userid", reader=read_users),
+)

@@ -1,0 +1,122 @@
+"""The connector registry. A source registers one ``Connector``; orchestration builds its Dagster
+assets and resources from here, so adding a source never edits another folder."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from connectors.sdk.http import HttpSource
+from connectors.sdk.stream import Stream
+from schemas.facts import PersonRef, QuarantinedRecord, SourceFact
+
+
+@dataclass(frozen=True)
+class SourceEnv:
+    """Names of the environment variables holding a source's endpoint and credentials."""
+
+    endpoint: str
+    username: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class HeadRecord:
+    """The current version of one landed record, as a mapping reads it."""
+
+    version_id: int
+    record_key: str
+    payload: dict[str, Any]
+
+
+class RecordReader(Protocol):
+    """Read access to the current landed records of this source's streams."""
+
+    def heads(self, stream: str) -> Iterable[HeadRecord]: ...
+
+
+@dataclass(frozen=True)
+class MappingResult:
+    facts: list[SourceFact]
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FactMapping:
+    """Raw -> KPI facts for one period, keyed by this system's person ids."""
+
+    kpi_codes: tuple[str, ...]
+    streams: tuple[str, ...]
+    run: Callable[[str, RecordReader], MappingResult]
+
+
+@dataclass(frozen=True)
+class PersonLink:
+    """What a source knows that links its person id to a job number or an e-mail address."""
+
+    person: PersonRef
+    job_number: str | None
+    email: str | None
+    version_id: int
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """An employee of the master directory."""
+
+    job_number: str
+    name: str
+    department: str
+    email: str | None
+    person: PersonRef
+
+
+@dataclass(frozen=True)
+class Connector:
+    """Everything the hub needs to know about one source."""
+
+    name: str
+    title: str
+    env: SourceEnv
+    streams: tuple[Stream, ...]
+    open: Callable[[str, str, str], HttpSource]
+    mapping: FactMapping | None = None
+    person_links: Callable[[RecordReader], Iterator[PersonLink]] | None = None
+    directory: Callable[[RecordReader], Iterator[DirectoryEntry]] | None = None
+
+    def stream(self, name: str) -> Stream:
+        for stream in self.streams:
+            if stream.name == name:
+                return stream
+        raise KeyError(f"{self.name} has no stream {name!r}")
+
+
+_REGISTRY: dict[str, Connector] = {}
+
+
+def register(connector: Connector) -> Connector:
+    existing = _REGISTRY.get(connector.name)
+    if existing is not None and existing is not connector:
+        raise ValueError(f"a connector named {connector.name!r} is already registered")
+    _REGISTRY[connector.name] = connector
+    return connector
+
+
+def discover() -> Mapping[str, Connector]:
+    """Import every connector package under ``connectors/`` so each registers itself."""
+    import connectors
+
+    for info in pkgutil.iter_modules(connectors.__path__):
+        if info.ispkg and info.name not in {"sdk", "testing"}:
+            importlib.import_module(f"connectors.{info.name}")
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get(name: str) -> Connector:
+    found = discover().get(name)
+    if found is None:
+        raise KeyError(f"no connector named {name!r}; known: {', '.join(discover())}")
+    return found

@@ -1,0 +1,164 @@
+"""Assets built from the connector registry: one per source stream (raw landing), one fact asset
+per source with a mapping, and the published scores. Nothing here names a particular source."""
+
+from collections.abc import Mapping, Sequence
+
+import dagster as dg
+
+from connectors.registry import Connector
+from orchestration.partitions import monthly
+from orchestration.resources import StoresResource, source_resource_key
+from pipelines.landing import land_stream
+from pipelines.normalise import normalise_source
+from pipelines.publishing import score_period
+from schemas.settings import get_settings
+from schemas.templates import load_templates
+
+SCORES_KEY = dg.AssetKey(["scores"])
+
+
+def raw_key(connector: Connector, stream: str) -> dg.AssetKey:
+    return dg.AssetKey([connector.name, stream])
+
+
+def facts_key(connector: Connector) -> dg.AssetKey:
+    return dg.AssetKey(["facts", connector.name])
+
+
+def build_stream_asset(connector: Connector, stream_name: str) -> dg.AssetsDefinition:
+    resource_key = source_resource_key(connector)
+
+    @dg.asset(
+        key=raw_key(connector, stream_name),
+        group_name=f"{connector.name}_raw",
+        kinds={"api"},
+        required_resource_keys={resource_key, "stores"},
+        description=f"{connector.title} `{stream_name}` records as fetched, one row per version.",
+    )
+    def _stream(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        stores: StoresResource = context.resources.stores
+        source = getattr(context.resources, resource_key).open(connector)
+        try:
+            stats = land_stream(
+                stores.stores().hub, source, connector.stream(stream_name), context.run_id
+            )
+        finally:
+            source.close()
+        metadata: dict[str, object] = {
+            "records_pulled": stats.pulled,
+            "new_versions": stats.landed,
+            "changed_records": stats.changed,
+            "pages": stats.pages,
+            "requests": source.requests_made,
+            "rejected": stats.rejected,
+        }
+        if stats.rejected_by_reason:
+            metadata["rejected_by_reason"] = dg.MetadataValue.json(stats.rejected_by_reason)
+        if stats.watermark:
+            metadata["watermark"] = stats.watermark
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _stream
+
+
+def build_facts_asset(
+    connector: Connector, connectors: Mapping[str, Connector]
+) -> dg.AssetsDefinition:
+    identity_streams = [
+        raw_key(c, s.name)
+        for c in connectors.values()
+        if c.directory is not None or c.person_links is not None
+        for s in c.streams
+    ]
+    own_streams = [raw_key(connector, s.name) for s in connector.streams]
+    deps = sorted(set(identity_streams + own_streams), key=lambda k: k.to_user_string())
+    mapping = connector.mapping
+    assert mapping is not None
+
+    @dg.asset(
+        key=facts_key(connector),
+        group_name="facts",
+        partitions_def=monthly,
+        deps=deps,
+        kinds={"sql"},
+        required_resource_keys={"stores"},
+        description=(
+            f"KPI facts from {connector.title} ({', '.join(mapping.kpi_codes)}) per job number "
+            "and month, with lineage to every raw record version used."
+        ),
+    )
+    def _facts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        stores: StoresResource = context.resources.stores
+        stats = normalise_source(
+            stores.stores().hub, connector, context.partition_key, context.run_id, connectors
+        )
+        metadata: dict[str, object] = {
+            "facts": stats.facts,
+            "people_covered": stats.people,
+            "new_fact_versions": stats.stored.created + stats.stored.corrected,
+            "corrected_facts": stats.stored.corrected,
+            "unchanged_facts": stats.stored.unchanged,
+            "quarantined": sum(stats.quarantined_by_reason.values()),
+            "quarantined_by_reason": dg.MetadataValue.json(stats.quarantined_by_reason),
+        }
+        if stats.stored.corrections:
+            rows = "\n".join(
+                f"| {c['job_number']} | {c['kpi_code']} | {c['old_value']} | {c['new_value']} |"
+                for c in stats.stored.corrections[:50]
+            )
+            metadata["corrections"] = dg.MetadataValue.md(
+                "| job number | KPI | old | new |\n|---|---|---|---|\n" + rows
+            )
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _facts
+
+
+def build_scores_asset(
+    fact_assets: Sequence[dg.AssetKey], connectors: Mapping[str, Connector]
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=SCORES_KEY,
+        group_name="scores",
+        partitions_def=monthly,
+        deps=list(fact_assets),
+        kinds={"sql"},
+        required_resource_keys={"stores"},
+        description="Performance scores from the scoring templates, published to the HR store.",
+    )
+    def _scores(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        stores = context.resources.stores.stores()
+        period = context.partition_key
+        templates_dir = get_settings().templates_dir
+        assert templates_dir is not None
+        templates = load_templates(templates_dir)
+        stats = score_period(stores, period, templates, connectors, context.run_id)
+        top = sorted(stats.drafts, key=lambda d: (-d.total, d.job_number))[:10]
+        table = "\n".join(
+            f"| {d.job_number} | {d.employee_name} | {d.template} | {d.total} | {d.grade} |"
+            for d in top
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "scored": stats.scored,
+                "published": stats.published,
+                "superseded": stats.superseded,
+                "unchanged": stats.unchanged,
+                "held": stats.held,
+                "by_grade": dg.MetadataValue.json(stats.by_grade),
+                "top_scores": dg.MetadataValue.md(
+                    "| job number | name | template | total | grade |\n|---|---|---|---|---|\n"
+                    + table
+                ),
+            }
+        )
+
+    return _scores
+
+
+def build_assets(connectors: Mapping[str, Connector]) -> list[dg.AssetsDefinition]:
+    assets = [build_stream_asset(c, s.name) for c in connectors.values() for s in c.streams]
+    fact_assets = [build_facts_asset(c, connectors) for c in connectors.values() if c.mapping]
+    assets.extend(fact_assets)
+    assets.append(build_scores_asset([a.key for a in fact_assets], connectors))
+    return assets

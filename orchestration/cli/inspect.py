@@ -1,0 +1,180 @@
+"""Read-only views for managers and HR: scores, facts and the trace of one score."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestration.cli.options import check_period, fail
+from pipelines.lineage import TraceNotFound, fact_value_text, money_text, trace
+from pipelines.stores import Stores
+from schemas.settings import get_settings
+from schemas.tables import KpiFactRow, Score
+
+out = Console(highlight=False)
+
+PeriodOption = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def open_stores() -> Stores:
+    from orchestration.home import prepare_home
+
+    settings = get_settings()
+    prepare_home(settings)
+    return Stores.connect(settings.hub_url, settings.hr_url)
+
+
+def score_rows(stores: Stores, period: str) -> list[dict[str, Any]]:
+    with Session(stores.hr) as session:
+        scores = session.scalars(
+            select(Score)
+            .where(Score.period == period, Score.is_current.is_(True))
+            .order_by(Score.job_number)
+        )
+        return [
+            {
+                "job_number": s.job_number,
+                "name": s.employee_name,
+                "template": s.template,
+                "total": money_text(s.total),
+                "grade": s.grade,
+                "status": s.status,
+                "version": s.version,
+            }
+            for s in scores
+        ]
+
+
+def scores_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("job number", "name", "template", "total", "grade", "status", "version"):
+        table.add_column(column, justify="right" if column in ("total", "version") else "left")
+    for row in rows:
+        table.add_row(
+            row["job_number"],
+            row["name"],
+            row["template"],
+            row["total"],
+            row["grade"],
+            row["status"],
+            str(row["version"]),
+        )
+    return table
+
+
+def scores(period: PeriodOption, as_json: JsonOption = False) -> None:
+    """List the published scores of a period."""
+    check_period(period)
+    rows = score_rows(open_stores(), period)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    out.print(scores_table(rows, f"Published scores {period} ({len(rows)})"))
+
+
+def facts(
+    period: PeriodOption,
+    job_number: Annotated[str | None, typer.Option("--job-number")] = None,
+    kpi: Annotated[str | None, typer.Option("--kpi")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the current KPI facts of a period."""
+    check_period(period)
+    stores = open_stores()
+    query = select(KpiFactRow).where(KpiFactRow.period == period, KpiFactRow.is_current.is_(True))
+    if job_number:
+        query = query.where(KpiFactRow.job_number == job_number)
+    if kpi:
+        query = query.where(KpiFactRow.kpi_code == kpi)
+    with Session(stores.hub) as session:
+        rows = [
+            {
+                "job_number": f.job_number,
+                "kpi_code": f.kpi_code,
+                "period": f.period,
+                "value": fact_value_text(f.value, f.unit),
+                "unit": f.unit,
+                "version": f.version,
+            }
+            for f in session.scalars(query.order_by(KpiFactRow.job_number, KpiFactRow.kpi_code))
+        ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"KPI facts {period} ({len(rows)})")
+    for column in ("job number", "KPI", "value", "unit", "version"):
+        table.add_column(column, justify="right" if column in ("value", "version") else "left")
+    for row in rows:
+        table.add_row(
+            row["job_number"], row["kpi_code"], row["value"], row["unit"], str(row["version"])
+        )
+    out.print(table)
+
+
+def trace_tree(data: dict[str, Any]) -> Tree:
+    """The trace as a tree; every label is plain text, so payloads are printed as they are."""
+    employee, score = data["employee"], data["score"]
+    root = Tree(
+        Text.assemble(
+            (f"{employee['job_number']} {employee['name']}", "bold"),
+            f" ({employee['department']}) {data['period']}: ",
+            (str(score["total"]), "bold"),
+            f" {score['grade']} [{score['status']}], template {score['template']} "
+            f"{score['template_version']}, score version {score['version']}",
+        )
+    )
+    if score.get("reason"):
+        root.add(Text.assemble(("why this version: ", "yellow"), score["reason"]))
+    for component in data["components"]:
+        branch = root.add(
+            Text(
+                f"{component['kpi_code']}: actual {component['actual']} / target "
+                f"{component['target']} -> attainment {component['attainment']} x weight "
+                f"{component['weight']} = {component['points']} points"
+            )
+        )
+        for fact in component["facts"]:
+            fact_branch = branch.add(
+                Text(
+                    f"fact #{fact['fact_id']} v{fact['version']}: {fact['value']} {fact['unit']} "
+                    f"from {len(fact['records'])} record(s)"
+                )
+            )
+            for record in fact["records"]:
+                fact_branch.add(
+                    Text(
+                        f"{record['source']}/{record['stream']}/{record['record_key']} "
+                        f"sha256 {record['payload_sha256'][:12]} fetched "
+                        f"{record['extracted_at']}: "
+                        f"{json.dumps(record['payload'], ensure_ascii=False)}"
+                    )
+                )
+    for adjustment in data["adjustments"]:
+        root.add(Text(f"adjustment {adjustment['rule']}: {adjustment['points']}"))
+    return root
+
+
+def trace_command(
+    job_number: Annotated[str, typer.Argument(help="The employee's job number (工号).")],
+    period: PeriodOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Trace a published score to its KPIs, facts and the source records as fetched."""
+    check_period(period)
+    try:
+        data = trace(open_stores(), job_number, period)
+    except TraceNotFound as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    out.print(trace_tree(data))

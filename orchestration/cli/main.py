@@ -1,0 +1,95 @@
+"""The ``kpihub`` command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from orchestration.cli import inspect
+from orchestration.cli.options import fail
+from schemas.settings import get_settings
+
+app = typer.Typer(
+    help="KPI Hub: pull HR performance data, score it and trace every score to its source.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The hub and HR stores.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console(highlight=False)
+
+app.command("scores")(inspect.scores)
+app.command("facts")(inspect.facts)
+app.command("trace")(inspect.trace_command)
+
+
+def _mount_sandbox() -> None:
+    try:
+        from sandbox.cli import app as sandbox_app
+    except ImportError:  # a production install may leave the sandbox out
+        return
+    app.add_typer(sandbox_app, name="sandbox")
+
+
+_mount_sandbox()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations of the hub and HR stores."""
+    from orchestration.home import prepare_home, upgrade
+
+    settings = get_settings()
+    prepare_home(settings)
+    upgrade(settings)
+    console.print("hub and HR stores are at the latest schema")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the migration revision each store is at."""
+    from schemas.migrations.apply import current_revisions
+
+    settings = get_settings()
+    for store, revision in current_revisions(settings.hub_url, settings.hr_url).items():
+        console.print(f"{store}: {revision or 'not initialised (run kpihub db upgrade)'}")
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed of the sandbox company.")] = 42,
+    employees: Annotated[int, typer.Option(help="Employees in the sandbox company.")] = 200,
+    periods: Annotated[int, typer.Option(help="Closed months to score.")] = 3,
+) -> None:
+    """Run the whole flow against the sandbox: pull, normalise, score, publish, trace."""
+    from orchestration.demo import run_demo
+
+    if not 1 <= periods <= 6:
+        raise fail("--periods must be between 1 and 6 (the sandbox keeps six closed months)")
+    if employees < 1:
+        raise fail("--employees must be at least 1")
+    raise typer.Exit(run_demo(console, seed=seed, employees=employees, periods=periods))
+
+
+@app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 3000,
+) -> None:
+    """Serve the Dagster UI on the hub's persistent instance."""
+    from orchestration.home import prepare_home
+
+    settings = get_settings()
+    prepare_home(settings)
+    workspace = Path(__file__).resolve().parents[2] / "workspace.yaml"
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
+    console.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={settings.dagster_home})")
+    raise typer.Exit(subprocess.call(command, env=os.environ.copy(), cwd=workspace.parent))

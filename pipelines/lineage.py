@@ -1,0 +1,136 @@
+"""Lineage tracing: a published score -> its components -> the facts -> the raw record versions
+and their payloads as fetched. Money and scores are Decimal strings so nothing is lost to floats."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipelines.facts import fact_inputs
+from pipelines.stores import Stores
+from schemas.tables import KpiFactRow, RawRecordVersion, Score, ScoreAdjustment, ScoreComponent
+
+UNIT_PLACES = {"CNY": Decimal("0.01"), "percent": Decimal("0.01"), "count": Decimal("1")}
+POINTS = Decimal("0.01")
+RATIO = Decimal("0.0001")
+
+
+class TraceNotFound(LookupError):
+    """No published score for that job number and period."""
+
+
+def money_text(value: Decimal | None, quantum: Decimal = POINTS) -> str | None:
+    return None if value is None else str(value.quantize(quantum))
+
+
+def fact_value_text(value: Decimal, unit: str) -> str:
+    quantum = UNIT_PLACES.get(unit)
+    return str(value.quantize(quantum)) if quantum is not None else format(value.normalize(), "f")
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
+    """The trace of the current score of ``job_number`` for ``period``."""
+    with Session(stores.hr) as hr:
+        score = hr.scalar(
+            select(Score).where(
+                Score.job_number == job_number, Score.period == period, Score.is_current.is_(True)
+            )
+        )
+        if score is None:
+            known = hr.scalar(select(Score.id).where(Score.job_number == job_number).limit(1))
+            if known is None:
+                raise TraceNotFound(f"no published score for job number {job_number}")
+            raise TraceNotFound(f"job number {job_number} has no published score for {period}")
+        components = list(
+            hr.scalars(
+                select(ScoreComponent)
+                .where(ScoreComponent.score_id == score.id)
+                .order_by(ScoreComponent.position)
+            )
+        )
+        adjustments = list(
+            hr.scalars(select(ScoreAdjustment).where(ScoreAdjustment.score_id == score.id))
+        )
+    fact_ids = sorted({fid for c in components for fid in c.fact_ids})
+    with Session(stores.hub) as hub:
+        facts = {
+            f.id: f for f in hub.scalars(select(KpiFactRow).where(KpiFactRow.id.in_(fact_ids)))
+        }
+        inputs = fact_inputs(hub, fact_ids)
+        version_ids = sorted({v for vs in inputs.values() for v in vs})
+        records = {
+            r.id: r
+            for start in range(0, len(version_ids), 500)
+            for r in hub.scalars(
+                select(RawRecordVersion).where(
+                    RawRecordVersion.id.in_(version_ids[start : start + 500])
+                )
+            )
+        }
+
+    def record_view(record: RawRecordVersion) -> dict[str, Any]:
+        return {
+            "source": record.source,
+            "stream": record.stream,
+            "record_key": record.record_key,
+            "payload_sha256": record.payload_sha256,
+            "extracted_at": _iso(record.extracted_at),
+            "payload": record.payload,
+        }
+
+    def fact_view(fact: KpiFactRow) -> dict[str, Any]:
+        return {
+            "fact_id": fact.id,
+            "kpi_code": fact.kpi_code,
+            "value": fact_value_text(fact.value, fact.unit),
+            "unit": fact.unit,
+            "version": fact.version,
+            "records": [
+                record_view(records[v]) for v in sorted(inputs.get(fact.id, [])) if v in records
+            ],
+        }
+
+    return {
+        "employee": {
+            "job_number": score.job_number,
+            "name": score.employee_name,
+            "department": score.department,
+        },
+        "period": score.period,
+        "score": {
+            "id": score.id,
+            "template": score.template,
+            "template_version": score.template_version,
+            "total": money_text(score.total),
+            "grade": score.grade,
+            "status": score.status,
+            "version": score.version,
+            "published_at": _iso(score.published_at),
+            "reason": score.reason,
+        },
+        "components": [
+            {
+                "kpi_code": c.kpi_code,
+                "actual": None
+                if c.actual is None
+                else fact_value_text(c.actual, facts[c.fact_ids[0]].unit if c.fact_ids else "CNY"),
+                "target": format(c.target.normalize(), "f"),
+                "attainment": money_text(c.attainment, RATIO),
+                "weight": format(c.weight.normalize(), "f"),
+                "points": money_text(c.points),
+                "facts": [fact_view(facts[fid]) for fid in c.fact_ids if fid in facts],
+            }
+            for c in components
+        ],
+        "adjustments": [
+            {"rule": a.rule, "points": money_text(a.points), "detail": a.detail}
+            for a in adjustments
+        ],
+    }

@@ -1,0 +1,31 @@
+"""Read access to landed records for mappings: the current version (head) of every record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.registry import HeadRecord
+from schemas.tables import RawRecordVersion, RecordHead
+
+
+class StoreReader:
+    """The heads of one source's streams, read lazily in batches so a big stream never sits in
+    memory twice."""
+
+    def __init__(self, session: Session, source: str) -> None:
+        self.session = session
+        self.source = source
+
+    def heads(self, stream: str) -> Iterator[HeadRecord]:
+        query = (
+            select(RawRecordVersion.id, RawRecordVersion.record_key, RawRecordVersion.payload)
+            .join(RecordHead, RecordHead.version_id == RawRecordVersion.id)
+            .where(RecordHead.source == self.source, RecordHead.stream == stream)
+            .order_by(RawRecordVersion.record_key)
+            .execution_options(yield_per=2000)
+        )
+        for version_id, record_key, payload in self.session.execute(query):
+            yield HeadRecord(version_id=version_id, record_key=record_key, payload=payload)

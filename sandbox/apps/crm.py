@@ -1,0 +1,163 @@
+"""The simulated CRM: OAuth2 client credentials, cursor paging, 10 requests/s, as specs/sources.md.
+
+The control route ``POST /_sandbox/orders/{id}/cancel`` cancels an order now, so a correction after
+a month closed can be staged; ``POST /_sandbox/tokens/expire`` expires every token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sandbox.apps.limits import SlidingWindowLimiter, TokenTable
+from sandbox.model import CrmUser, Order, World, iso_local
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+
+
+def order_payload(order: Order) -> dict[str, Any]:
+    if order.utc_rendering:
+        signed = order.signed_at.astimezone(UTC).isoformat(timespec="seconds")
+        signed = signed.replace("+00:00", order.utc_rendering)
+    else:
+        signed = iso_local(order.signed_at)
+    return {
+        "id": order.id,
+        "customer_id": order.customer_id,
+        "owner_id": order.owner_id,
+        "amount": f"{order.amount:.2f}",
+        "currency": "CNY",
+        "signed_at": signed,
+        "status": order.status,
+        "updated_at": iso_local(order.updated_at),
+        "is_deleted": False,
+    }
+
+
+def user_payload(user: CrmUser) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "employee_no": user.employee_no,
+        "updated_at": iso_local(user.updated_at),
+        "is_deleted": False,
+    }
+
+
+def encode_cursor(updated_at: datetime, key: str) -> str:
+    raw = json.dumps([updated_at.isoformat(), key]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    stamp, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    return datetime.fromisoformat(stamp), str(key)
+
+
+def error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+def create_crm_app(
+    world: World, client_id: str, client_secret: str, token_ttl: float = 3600.0
+) -> Starlette:
+    tokens = TokenTable(token_ttl)
+    limiter = SlidingWindowLimiter(10, 1.0)
+
+    async def token(request: Request) -> JSONResponse:
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        if form.get("grant_type") != "client_credentials":
+            return error(400, "unsupported_grant_type", "grant_type must be client_credentials")
+        if form.get("client_id") != client_id or form.get("client_secret") != client_secret:
+            return error(401, "invalid_client", "client authentication failed")
+        return JSONResponse(
+            {
+                "access_token": tokens.issue(client_id),
+                "token_type": "Bearer",
+                "expires_in": int(token_ttl),
+            }
+        )
+
+    async def listing(request: Request) -> JSONResponse:
+        header = request.headers.get("authorization", "")
+        client = tokens.owner(header[7:] if header.startswith("Bearer ") else None)
+        if client is None:
+            return error(401, "invalid_token", "the access token is missing, unknown or expired")
+        wait = limiter.check(client)
+        if wait is not None:
+            return error(
+                429,
+                "rate_limited",
+                "10 requests per second",
+                **{"Retry-After": limiter.header(wait)},
+            )
+        resource = request.path_params["resource"]
+        params = request.query_params
+        try:
+            limit = int(params.get("limit", DEFAULT_LIMIT))
+        except ValueError:
+            return error(400, "invalid_request", "limit must be an integer")
+        if not 1 <= limit <= MAX_LIMIT:
+            return error(400, "invalid_request", f"limit must be between 1 and {MAX_LIMIT}")
+        since = None
+        if params.get("updated_since"):
+            try:
+                since = datetime.fromisoformat(params["updated_since"].replace("Z", "+00:00"))
+            except ValueError:
+                return error(400, "invalid_request", "updated_since must be ISO 8601")
+            if since.tzinfo is None:
+                return error(400, "invalid_request", "updated_since needs an offset")
+        after = None
+        if params.get("cursor"):
+            try:
+                after = decode_cursor(params["cursor"])
+            except (ValueError, binascii.Error, TypeError):
+                return error(400, "invalid_cursor", "the cursor is not one this server issued")
+        if resource == "orders":
+            rows = world.orders_since(since, after)[: limit + 1]
+            data = [order_payload(o) for o in rows[:limit]]
+            last = rows[limit - 1] if len(rows) > limit else None
+            next_cursor = encode_cursor(last.updated_at, last.id) if last else None
+        elif resource == "users":
+            users = sorted(world.crm_users, key=lambda u: (u.updated_at, u.id))
+            users = [u for u in users if since is None or u.updated_at >= since]
+            users = [u for u in users if after is None or (u.updated_at, u.id) > after]
+            data = [user_payload(u) for u in users[:limit]]
+            last_user = users[limit - 1] if len(users) > limit else None
+            next_cursor = encode_cursor(last_user.updated_at, last_user.id) if last_user else None
+        else:
+            return error(404, "not_found", f"no resource {resource!r}")
+        return JSONResponse({"data": data, "next_cursor": next_cursor})
+
+    async def cancel(request: Request) -> JSONResponse:
+        order_id = request.path_params["order_id"]
+        try:
+            order = world.cancel_order(order_id, datetime.now().astimezone())
+        except KeyError:
+            return error(404, "not_found", f"no order {order_id}")
+        return JSONResponse(order_payload(order))
+
+    async def expire(request: Request) -> JSONResponse:
+        tokens.expire_all()
+        return JSONResponse({"expired": True})
+
+    return Starlette(
+        routes=[
+            Route("/oauth/token", token, methods=["POST"]),
+            Route("/api/v2/{resource}", listing, methods=["GET"]),
+            Route("/_sandbox/orders/{order_id}/cancel", cancel, methods=["POST"]),
+            Route("/_sandbox/tokens/expire", expire, methods=["POST"]),
+        ]
+    )

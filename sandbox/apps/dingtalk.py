@@ -1,0 +1,150 @@
+"""The simulated DingTalk directory, as specs/dingtalk.md: every answer is HTTP 200 with an
+``errcode`` envelope; errors under ``/topapi`` are wrapped in errcode 88 with a ``sub_code``."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import defaultdict
+from datetime import datetime, time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sandbox.apps.limits import SlidingWindowLimiter, TokenTable
+from sandbox.model import SHANGHAI, Employee, World
+
+QPS = 20
+SUB_MESSAGES = {
+    "40014": "不合法的access_token",
+    "60003": "部门不存在",
+    "90018": "当前应用的API调用频率超过限制",
+    "40035": "缺少参数",
+}
+
+
+def ok(**body: Any) -> JSONResponse:
+    return JSONResponse({"errcode": 0, "errmsg": "ok", **body, "request_id": secrets.token_hex(8)})
+
+
+def wrapped(sub_code: str) -> JSONResponse:
+    message = SUB_MESSAGES.get(sub_code, "error")
+    return JSONResponse(
+        {
+            "errcode": 88,
+            "sub_code": sub_code,
+            "sub_msg": message,
+            "errmsg": f"ding talk error[subcode={sub_code},submsg={message}]",
+            "request_id": secrets.token_hex(8),
+        }
+    )
+
+
+def user_payload(person: Employee) -> dict[str, Any]:
+    hired = datetime.combine(person.hired_date, time(0), tzinfo=SHANGHAI)
+    return {
+        "userid": person.userid,
+        "unionid": person.unionid,
+        "name": person.name,
+        "job_number": person.job_number,
+        "title": person.title,
+        "dept_id_list": list(person.dept_ids),
+        "hired_date": int(hired.timestamp() * 1000),
+        "active": True,
+        "leader": person.leader,
+        "email": person.email,
+        "mobile": f"138{int(person.job_number[1:]):08d}",
+    }
+
+
+def create_dingtalk_app(
+    world: World, app_key: str, app_secret: str, token_ttl: float = 7200.0
+) -> Starlette:
+    tokens = TokenTable(token_ttl)
+    limiter = SlidingWindowLimiter(QPS, 1.0)
+    departments = {d.dept_id: d for d in world.departments}
+    children: dict[int, list[int]] = defaultdict(list)
+    for dept in world.departments:
+        if dept.parent_id:
+            children[dept.parent_id].append(dept.dept_id)
+    members: dict[int, list[Employee]] = defaultdict(list)
+    for person in world.employees:
+        for dept_id in person.dept_ids:
+            members[dept_id].append(person)
+
+    async def gettoken(request: Request) -> JSONResponse:
+        if (
+            request.query_params.get("appkey") != app_key
+            or request.query_params.get("appsecret") != app_secret
+        ):
+            return JSONResponse({"errcode": 40096, "errmsg": "不合法的appKey或appSecret"})
+        token = tokens.current(app_key) or tokens.issue(app_key)
+        return ok(access_token=token, expires_in=int(token_ttl))
+
+    async def guarded(request: Request, api: str) -> tuple[dict[str, Any], JSONResponse | None]:
+        if tokens.owner(request.query_params.get("access_token")) is None:
+            return {}, wrapped("40014")
+        if limiter.check(api) is not None:
+            return {}, wrapped("90018")
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return {}, wrapped("40035")
+        return (body if isinstance(body, dict) else {}), None
+
+    async def listsub(request: Request) -> JSONResponse:
+        body, refusal = await guarded(request, "listsub")
+        if refusal is not None:
+            return refusal
+        try:
+            dept_id = int(body.get("dept_id", 1))
+        except (TypeError, ValueError):
+            return wrapped("40035")
+        if dept_id not in departments:
+            return wrapped("60003")
+        result = [
+            {"dept_id": d, "name": departments[d].name, "parent_id": dept_id}
+            for d in children.get(dept_id, [])
+        ]
+        return ok(result=result)
+
+    async def user_list(request: Request) -> JSONResponse:
+        body, refusal = await guarded(request, "user/list")
+        if refusal is not None:
+            return refusal
+        try:
+            dept_id = int(body["dept_id"])
+            cursor = int(body.get("cursor", 0))
+            size = int(body["size"])
+        except (KeyError, TypeError, ValueError):
+            return wrapped("40035")
+        if dept_id not in departments:
+            return wrapped("60003")
+        if not 1 <= size <= 100:
+            return wrapped("40035")
+        people = members.get(dept_id, [])
+        page = people[cursor : cursor + size]
+        has_more = cursor + size < len(people)
+        return ok(
+            result={
+                "has_more": has_more,
+                "next_cursor": cursor + size if has_more else None,
+                "list": [user_payload(p) for p in page],
+            }
+        )
+
+    async def expire(request: Request) -> JSONResponse:
+        tokens.expire_all()
+        return JSONResponse({"expired": True})
+
+    return Starlette(
+        routes=[
+            Route("/gettoken", gettoken, methods=["GET"]),
+            Route("/topapi/v2/department/listsub", listsub, methods=["POST"]),
+            Route("/topapi/v2/user/list", user_list, methods=["POST"]),
+            Route("/_sandbox/tokens/expire", expire, methods=["POST"]),
+        ]
+    )

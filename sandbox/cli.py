@@ -1,0 +1,155 @@
+"""``kpihub sandbox``: start and stop the simulated company's systems, and ask it for the truth."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from schemas.settings import get_settings
+
+app = typer.Typer(help="The simulated source systems for the demo, tests and benchmarks.")
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+Seed = Annotated[int, typer.Option(help="Seed of the company; the same seed, the same data.")]
+Employees = Annotated[int, typer.Option(help="Number of employees.")]
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+SYSTEMS = (("CRM", "KPIHUB_CRM"), ("DingTalk", "KPIHUB_DINGTALK"))
+
+
+def _state_path() -> Path:
+    return get_settings().home / "sandbox.json"
+
+
+def _running() -> dict[str, Any] | None:
+    path = _state_path()
+    if not path.exists():
+        return None
+    state = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (ProcessLookupError, PermissionError, ValueError):
+        path.unlink(missing_ok=True)
+        return None
+    return state
+
+
+def _print_endpoints(endpoints: dict[str, str]) -> None:
+    table = Table(title="Sandbox systems")
+    for column in ("system", "base URL", "credentials"):
+        table.add_column(column)
+    for title, prefix in SYSTEMS:
+        creds = [
+            f"{k}={v}" for k, v in endpoints.items() if k.startswith(prefix) and "URL" not in k
+        ]
+        table.add_row(title, endpoints[f"{prefix}_BASE_URL"], "\n".join(creds))
+    console.print(table)
+
+
+def _stop(state: dict[str, Any]) -> None:
+    from sandbox.process import remove_from_sources_env
+
+    pid = int(state["pid"])
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    _state_path().unlink(missing_ok=True)
+    remove_from_sources_env(get_settings().sources_env_file, set(state["endpoints"]))
+
+
+@app.command()
+def up(seed: Seed = 42, employees: Employees = 200) -> None:
+    """Start the sandbox in the background and write its endpoints to sources.env."""
+    state = _running()
+    if state is not None:
+        if (state["seed"], state["employees"]) == (seed, employees):
+            console.print(f"The sandbox is already running (pid {state['pid']}).")
+            _print_endpoints(state["endpoints"])
+            return
+        console.print("Restarting the sandbox with the new seed and size.")
+        _stop(state)
+    home = get_settings().home
+    home.mkdir(parents=True, exist_ok=True)
+    log = (home / "sandbox.log").open("ab")
+    command = [
+        sys.executable, "-m", "sandbox.process",
+        "--seed", str(seed), "--employees", str(employees), "--home", str(home),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = _running()
+        if state is not None and state["pid"] == process.pid:
+            console.print(
+                f"Sandbox running (pid {process.pid}, seed {seed}, {employees} employees); "
+                f"endpoints written to {get_settings().sources_env_file}"
+            )
+            _print_endpoints(state["endpoints"])
+            return
+        if process.poll() is not None:
+            err.print(f"error: the sandbox exited early; see {home / 'sandbox.log'}")
+            raise typer.Exit(1)
+        time.sleep(0.1)
+    process.terminate()
+    err.print("error: the sandbox did not become ready within 60 s")
+    raise typer.Exit(1)
+
+
+@app.command()
+def down() -> None:
+    """Stop the background sandbox."""
+    state = _running()
+    if state is None:
+        console.print("No sandbox is running.")
+        return
+    _stop(state)
+    console.print(f"Sandbox stopped (pid {state['pid']}).")
+
+
+@app.command()
+def truth(
+    period: Annotated[str, typer.Option(help="Month, YYYY-MM.")],
+    seed: Seed = 42,
+    employees: Employees = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """The KPI values the generator intended, per person, for one period."""
+    from sandbox.ground_truth import truth as compute
+    from sandbox.model import generate_world
+
+    if not PERIOD.match(period):
+        err.print(f"error: period {period!r} is not a month in the form YYYY-MM")
+        raise typer.Exit(2)
+    rows = compute(generate_world(seed=seed, employees=employees), period)
+    if as_json:
+        data = [
+            {"job_number": r.job_number, "kpi_code": r.kpi_code, "period": r.period,
+             "value": str(r.value)}
+            for r in rows
+        ]  # fmt: skip
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Ground truth {period} ({len(rows)})")
+    for column in ("job number", "KPI", "value"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for row in rows:
+        table.add_row(row.job_number, row.kpi_code, str(row.value))
+    console.print(table)

@@ -1,0 +1,78 @@
+"""Where the hub keeps its state and how it reaches its stores.
+
+Every setting comes from the environment (or ``$KPIHUB_HOME/sources.env``, which
+``kpihub sandbox up`` writes), so the same code runs on a laptop and in production.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SOURCES_ENV_FILE = "sources.env"
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pipelines" / "templates"
+
+
+class Settings(BaseSettings):
+    """Hub-wide settings; store URLs default to an embedded SQLite file under ``home``."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    home: Path = Field(default=Path(".kpihub"), validation_alias="KPIHUB_HOME")
+    database_url: str | None = Field(default=None, validation_alias="KPIHUB_DATABASE_URL")
+    hr_store_url: str | None = Field(default=None, validation_alias="KPIHUB_HR_STORE_URL")
+    dagster_home: Path | None = Field(default=None, validation_alias="DAGSTER_HOME")
+    templates_dir: Path | None = Field(default=None, validation_alias="KPIHUB_TEMPLATES_DIR")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.home / 'hub.db'}"
+        if not self.hr_store_url:
+            self.hr_store_url = self.database_url
+        if self.dagster_home is None:
+            self.dagster_home = self.home / "dagster"
+        self.dagster_home = self.dagster_home.expanduser().resolve()
+        if self.templates_dir is None:
+            self.templates_dir = DEFAULT_TEMPLATES_DIR
+        self.templates_dir = self.templates_dir.expanduser().resolve()
+        return self
+
+    @property
+    def sources_env_file(self) -> Path:
+        return self.home / SOURCES_ENV_FILE
+
+    @property
+    def hub_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+    @property
+    def hr_url(self) -> str:
+        assert self.hr_store_url is not None
+        return self.hr_store_url
+
+
+def load_sources_env(settings: Settings) -> None:
+    """Export endpoints and credentials from ``sources.env`` without overriding the environment.
+
+    Dagster resources read credentials through ``EnvVar``, so they must be in ``os.environ``.
+    """
+    from dotenv import dotenv_values
+
+    path = settings.sources_env_file
+    if not path.is_file():
+        return
+    for key, value in dotenv_values(path).items():
+        if value is not None:
+            os.environ.setdefault(key, value)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,32 @@
+"""SQLAlchemy tables of the two stores: the hub store (raw data, facts, findings) and the HR store
+(published scores). They may share one database; they never share a metadata object, so each can
+live on its own server and migrate on its own."""
+
+from schemas.tables.hr import HrBase, Score, ScoreAdjustment, ScoreComponent
+from schemas.tables.hub import (
+    AuditEntry,
+    FactInput,
+    Finding,
+    HubBase,
+    KpiFactRow,
+    QuarantineEntry,
+    RawRecordVersion,
+    RecordHead,
+    StreamState,
+)
+
+__all__ = [
+    "AuditEntry",
+    "FactInput",
+    "Finding",
+    "HrBase",
+    "HubBase",
+    "KpiFactRow",
+    "QuarantineEntry",
+    "RawRecordVersion",
+    "RecordHead",
+    "Score",
+    "ScoreAdjustment",
+    "ScoreComponent",
+    "StreamState",
+]

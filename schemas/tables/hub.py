@@ -1,0 +1,151 @@
+"""Hub store: raw record versions as fetched, sync state, KPI facts with their inputs, quarantine,
+findings and the audit log. Rows are appended, never overwritten: history is what lineage reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from schemas.tables.types import ExactDecimal, UtcDateTime
+
+
+class HubBase(DeclarativeBase):
+    pass
+
+
+class RawRecordVersion(HubBase):
+    """One version of one source record, exactly as received; the same version is stored once."""
+
+    __tablename__ = "raw_record_versions"
+    __table_args__ = (
+        UniqueConstraint("source", "stream", "record_key", "payload_sha256", name="uq_raw_version"),
+        Index("ix_raw_record", "source", "stream", "record_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    stream: Mapped[str] = mapped_column(String(64))
+    record_key: Mapped[str] = mapped_column(String(255))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    extracted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    run_id: Mapped[str] = mapped_column(String(64))
+
+
+class RecordHead(HubBase):
+    """The version of each record the source served last: what normalisation reads."""
+
+    __tablename__ = "record_heads"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("raw_record_versions.id"))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StreamState(HubBase):
+    """Incremental cursor of one stream, committed with the records it covers."""
+
+    __tablename__ = "stream_states"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    run_id: Mapped[str] = mapped_column(String(64))
+
+
+class KpiFactRow(HubBase):
+    """A versioned KPI fact for one person and period; a correction adds a version."""
+
+    __tablename__ = "kpi_facts"
+    __table_args__ = (
+        UniqueConstraint("job_number", "period", "kpi_code", "version", name="uq_fact_version"),
+        Index("ix_fact_current", "period", "kpi_code", "is_current"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_number: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(7))
+    kpi_code: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    unit: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    change_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+
+
+class FactInput(HubBase):
+    """Lineage edge: this raw record version contributed to this fact version."""
+
+    __tablename__ = "fact_inputs"
+
+    fact_id: Mapped[int] = mapped_column(ForeignKey("kpi_facts.id"), primary_key=True)
+    raw_version_id: Mapped[int] = mapped_column(
+        ForeignKey("raw_record_versions.id"), primary_key=True
+    )
+
+
+class QuarantineEntry(HubBase):
+    """A record that could not become a fact, with the reason; never dropped silently."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        UniqueConstraint("raw_version_id", "period", "reason", name="uq_quarantine_record"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    stream: Mapped[str] = mapped_column(String(64))
+    record_key: Mapped[str] = mapped_column(String(255))
+    raw_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("raw_record_versions.id"), nullable=True
+    )
+    period: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    run_id: Mapped[str] = mapped_column(String(64))
+
+
+class Finding(HubBase):
+    """A data-quality finding for HR review; ERROR findings hold the scores they touch."""
+
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("check_name", "subject", "period", name="uq_finding"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    check_name: Mapped[str] = mapped_column(String(128))
+    severity: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(255))
+    period: Mapped[str] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    count: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(HubBase):
+    """What changed, when and why: fact corrections, imports, review decisions."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    run_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,0 +1,56 @@
+"""The code location loads, and its graph is built from the connector registry."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.definitions import build_definitions
+from orchestration.partitions import closed_periods, monthly
+
+
+def test_definitions_load_with_every_registered_source() -> None:
+    defs = build_definitions()
+    keys = sorted(spec.key.to_user_string() for spec in defs.resolve_all_asset_specs())
+    assert keys == [
+        "crm/orders",
+        "crm/users",
+        "dingtalk/departments",
+        "dingtalk/users",
+        "facts/crm",
+        "scores",
+    ]
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey(["scores"])).parent_keys == {dg.AssetKey(["facts", "crm"])}
+    assert graph.get(dg.AssetKey(["facts", "crm"])).parent_keys == {
+        dg.AssetKey(["crm", "orders"]),
+        dg.AssetKey(["crm", "users"]),
+        dg.AssetKey(["dingtalk", "departments"]),
+        dg.AssetKey(["dingtalk", "users"]),
+    }
+    assert {job.name for job in defs.resolve_all_job_defs()} >= {"sync_sources", "score_period"}
+
+
+def test_credentials_are_environment_variables_not_values() -> None:
+    defs = build_definitions()
+    crm = defs.resources["crm_source"]
+    assert isinstance(crm.secret, dg.EnvVar)
+    assert crm.secret.env_var_name == "KPIHUB_CRM_CLIENT_SECRET"
+    dingtalk = defs.resources["dingtalk_source"]
+    assert dingtalk.secret.env_var_name == "KPIHUB_DINGTALK_APP_SECRET"
+
+
+def test_periods_are_shanghai_months() -> None:
+    assert monthly.timezone == "Asia/Shanghai"
+    keys = monthly.get_partition_keys()
+    assert keys[0] == "2025-01"
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert closed_periods(3, datetime(2026, 1, 15, tzinfo=shanghai)) == [
+        "2025-10",
+        "2025-11",
+        "2025-12",
+    ]
+    # 2026-11-01 00:30 in Shanghai is still October in UTC; October has closed in Shanghai.
+    assert closed_periods(1, datetime(2026, 10, 31, 16, 30, tzinfo=ZoneInfo("UTC"))) == ["2026-10"]

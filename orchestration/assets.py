@@ -40,7 +40,7 @@ def build_stream_asset(connector: Connector, stream_name: str) -> dg.AssetsDefin
         source = getattr(context.resources, resource_key).open(connector)
         try:
             stats = land_stream(
-                stores.stores().hub, source, connector.stream(stream_name), context.run_id
+                stores.stores().hub, source, connector.stream(stream_name), context.run.run_id
             )
         finally:
             source.close()
@@ -90,7 +90,7 @@ def build_facts_asset(
     def _facts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         stores: StoresResource = context.resources.stores
         stats = normalise_source(
-            stores.stores().hub, connector, context.partition_key, context.run_id, connectors
+            stores.stores().hub, connector, context.partition_key, context.run.run_id, connectors
         )
         metadata: dict[str, object] = {
             "facts": stats.facts,
@@ -132,7 +132,7 @@ def build_scores_asset(
         templates_dir = get_settings().templates_dir
         assert templates_dir is not None
         templates = load_templates(templates_dir)
-        stats = score_period(stores, period, templates, connectors, context.run_id)
+        stats = score_period(stores, period, templates, connectors, context.run.run_id)
         top = sorted(stats.drafts, key=lambda d: (-d.total, d.job_number))[:10]
         table = "\n".join(
             f"| {d.job_number} | {d.employee_name} | {d.template} | {d.total} | {d.grade} |"

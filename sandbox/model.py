@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HISTORY_MONTHS = 6
+INTEGRATION_USER = "U0999"
 COMPANY = "星辰制造有限公司"
 
 SURNAMES = (
@@ -240,7 +241,7 @@ def _crm_users(rng: random.Random, people: list[Employee], as_of: date) -> list[
         )
     users.append(
         CrmUser(
-            id="U0999",
+            id=INTEGRATION_USER,
             name="系统集成账号",
             email="integration@crm.xingchen.example",
             employee_no=None,
@@ -306,6 +307,22 @@ def _orders(rng: random.Random, people: list[Employee], as_of: date) -> list[Ord
                         updated_at=min(updated, end),
                     )
                 )
+        # A legacy order still owned by the CRM's integration account: no person can be found
+        # for it, so the hub must quarantine it rather than guess.
+        signed = _sign_time(rng, year, month, last_day)
+        if signed <= end:
+            orders.append(
+                Order(
+                    id=f"SO-{len(orders) + 1:06d}",
+                    customer_id=f"C{rng.randint(1, 99):05d}",
+                    owner_id=INTEGRATION_USER,
+                    amount=Decimal(rng.randint(100_000, 1_000_000)) / 100,
+                    signed_at=signed,
+                    utc_rendering=None,
+                    status="signed",
+                    updated_at=signed + timedelta(minutes=5),
+                )
+            )
     return orders
 
 

@@ -1,0 +1,74 @@
+"""The sandbox company on real loopback HTTP, and the hub's steps run against it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from connectors.registry import Connector, discover
+from pipelines.landing import LandingStats, land_stream
+from pipelines.normalise import NormaliseStats, normalise_source
+from pipelines.publishing import PublishStats, score_period
+from pipelines.stores import Stores
+from sandbox.model import World, generate_world
+from sandbox.serving import SandboxServer
+from schemas.settings import DEFAULT_TEMPLATES_DIR
+from schemas.templates import load_templates
+
+AS_OF = date(2026, 11, 22)
+PERIODS = ("2026-08", "2026-09", "2026-10")
+SEED = 7
+EMPLOYEES = 60
+
+
+@pytest.fixture(scope="session")
+def connectors() -> dict[str, Connector]:
+    return dict(discover())
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    """A shared sandbox; tests that change its data use ``own_sandbox`` instead."""
+    with SandboxServer(generate_world(SEED, EMPLOYEES, AS_OF)) as server:
+        yield server
+
+
+@pytest.fixture
+def own_sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(generate_world(SEED, EMPLOYEES, AS_OF)) as server:
+        yield server
+
+
+def sync(
+    stores: Stores, server: SandboxServer, connectors: dict[str, Connector], run_id: str
+) -> dict[str, LandingStats]:
+    stats: dict[str, LandingStats] = {}
+    endpoints = server.endpoints
+    for connector in connectors.values():
+        source = connector.open(
+            endpoints[connector.env.endpoint],
+            endpoints[connector.env.username],
+            endpoints[connector.env.secret],
+        )
+        try:
+            for stream in connector.streams:
+                stats[f"{connector.name}/{stream.name}"] = land_stream(
+                    stores.hub, source, stream, run_id
+                )
+        finally:
+            source.close()
+    return stats
+
+
+def run_period(
+    stores: Stores, period: str, connectors: dict[str, Connector], run_id: str
+) -> tuple[NormaliseStats, PublishStats]:
+    facts = normalise_source(stores.hub, connectors["crm"], period, run_id, connectors)
+    scores = score_period(stores, period, load_templates(DEFAULT_TEMPLATES_DIR), connectors, run_id)
+    return facts, scores
+
+
+def world_of(server: SandboxServer) -> World:
+    return server.world

@@ -1,0 +1,69 @@
+"""``kpihub demo`` end to end, twice, on a fresh home: the second run publishes nothing new."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+from typer.testing import CliRunner
+
+from orchestration.cli.main import app
+
+runner = CliRunner()
+
+
+def test_demo_runs_twice_and_its_runs_are_in_the_persistent_instance(
+    _isolated_home: Path,
+) -> None:
+    first = runner.invoke(app, ["demo", "--employees", "20", "--periods", "2"])
+    assert first.exit_code == 0, first.output
+    assert "crm: " in first.output and "new versions landed" in first.output
+    assert "Published scores" in first.output
+    assert "Trace of one score" in first.output
+    assert "Published 12 new score version(s)." in first.output
+
+    second = runner.invoke(app, ["demo", "--employees", "20", "--periods", "2"])
+    assert second.exit_code == 0, second.output
+    assert "crm: " in second.output and "0 new versions landed" in second.output
+    assert "Nothing new to publish: same inputs, same scores" in second.output
+
+    instance = dg.DagsterInstance.from_config(str(_isolated_home / "dagster"))
+    runs = instance.get_runs()
+    assert sorted(r.job_name for r in runs) == ["score_period"] * 4 + ["sync_sources"] * 2
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    event = instance.get_latest_materialization_event(dg.AssetKey(["crm", "orders"]))
+    assert event is not None and event.asset_materialization is not None
+    metadata = event.asset_materialization.metadata
+    assert metadata["new_versions"].value == 0
+    assert metadata["records_pulled"].value > 0
+
+    listed = runner.invoke(app, ["scores", "--period", _last_period(), "--json"])
+    assert listed.exit_code == 0
+    rows = json.loads(listed.output)
+    assert len(rows) == 6
+    assert set(rows[0]) == {
+        "job_number", "name", "template", "total", "grade", "status", "version"
+    }  # fmt: skip
+    assert all(r["version"] == 1 for r in rows)
+
+
+def _last_period() -> str:
+    from orchestration.partitions import closed_periods
+
+    return closed_periods(1)[0]
+
+
+def test_no_secret_reaches_the_stores_the_run_log_or_the_output(_isolated_home: Path) -> None:
+    from sandbox.serving import credentials
+
+    result = runner.invoke(app, ["demo", "--employees", "10", "--periods", "1", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    secrets = [credentials(5)["crm_client_secret"], credentials(5)["dingtalk_app_secret"]]
+    assert not any(s in result.output for s in secrets)
+    files = [p for p in _isolated_home.rglob("*") if p.is_file()]
+    assert any(p.name == "hub.db" for p in files)
+    for path in files:
+        content = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in content, f"a secret leaked into {path}"

@@ -91,7 +91,6 @@ def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
             "kpi_code": fact.kpi_code,
             "value": fact_value_text(fact.value, fact.unit),
             "unit": fact.unit,
-            "version": fact.version,
             "records": [
                 record_view(records[v]) for v in sorted(inputs.get(fact.id, [])) if v in records
             ],
@@ -113,7 +112,6 @@ def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
             "status": score.status,
             "version": score.version,
             "published_at": _iso(score.published_at),
-            "reason": score.reason,
         },
         "components": [
             {
@@ -134,3 +132,9 @@ def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
             for a in adjustments
         ],
     }
+
+
+def score_reason(stores: Stores, score_id: int) -> str | None:
+    """Why a score version was published over the one before (None for a first version)."""
+    with Session(stores.hr) as hr:
+        return hr.scalar(select(Score.reason).where(Score.id == score_id))

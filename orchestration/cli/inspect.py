@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestration.cli.options import check_period, fail
-from pipelines.lineage import TraceNotFound, fact_value_text, money_text, trace
+from pipelines.lineage import TraceNotFound, fact_value_text, money_text, score_reason, trace
 from pipelines.stores import Stores
 from schemas.settings import get_settings
 from schemas.tables import KpiFactRow, Score
@@ -120,7 +120,7 @@ def facts(
     out.print(table)
 
 
-def trace_tree(data: dict[str, Any]) -> Tree:
+def trace_tree(data: dict[str, Any], reason: str | None = None) -> Tree:
     """The trace as a tree; every label is plain text, so payloads are printed as they are."""
     employee, score = data["employee"], data["score"]
     root = Tree(
@@ -132,8 +132,8 @@ def trace_tree(data: dict[str, Any]) -> Tree:
             f"{score['template_version']}, score version {score['version']}",
         )
     )
-    if score.get("reason"):
-        root.add(Text.assemble(("why this version: ", "yellow"), score["reason"]))
+    if reason:
+        root.add(Text.assemble(("why this version: ", "yellow"), reason))
     for component in data["components"]:
         branch = root.add(
             Text(
@@ -145,7 +145,7 @@ def trace_tree(data: dict[str, Any]) -> Tree:
         for fact in component["facts"]:
             fact_branch = branch.add(
                 Text(
-                    f"fact #{fact['fact_id']} v{fact['version']}: {fact['value']} {fact['unit']} "
+                    f"fact #{fact['fact_id']}: {fact['value']} {fact['unit']} "
                     f"from {len(fact['records'])} record(s)"
                 )
             )
@@ -170,11 +170,12 @@ def trace_command(
 ) -> None:
     """Trace a published score to its KPIs, facts and the source records as fetched."""
     check_period(period)
+    stores = open_stores()
     try:
-        data = trace(open_stores(), job_number, period)
+        data = trace(stores, job_number, period)
     except TraceNotFound as exc:
         raise fail(str(exc)) from None
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    out.print(trace_tree(data))
+    out.print(trace_tree(data, score_reason(stores, data["score"]["id"])))

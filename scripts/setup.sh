@@ -37,8 +37,12 @@ fi
 # Reinstall only when the project's metadata changed since the last install.
 stamp="$VENV/.kpihub-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing KPI Hub and its Python dependencies into $VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+  echo "setup: installing KPI Hub and its Python dependencies into $VENV (log: $VENV/install.log)"
+  if ! { "$VENV/bin/python" -m pip install --upgrade pip \
+         && "$VENV/bin/python" -m pip install -e '.[dev]'; } >"$VENV/install.log" 2>&1; then
+    tail -n 30 "$VENV/install.log" >&2
+    echo "setup: installing the Python packages failed; the whole log is $VENV/install.log" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi

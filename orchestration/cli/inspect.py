@@ -6,20 +6,17 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestration.cli.options import check_period, fail
+from orchestration.cli.options import check_period, fail, out
 from pipelines.lineage import TraceNotFound, fact_value_text, money_text, score_reason, trace
 from pipelines.stores import Stores
 from schemas.settings import get_settings
 from schemas.tables import KpiFactRow, Score
-
-out = Console(highlight=False)
 
 PeriodOption = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -57,7 +54,9 @@ def score_rows(stores: Stores, period: str) -> list[dict[str, Any]]:
 def scores_table(rows: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title)
     for column in ("job number", "name", "template", "total", "grade", "status", "version"):
-        table.add_column(column, justify="right" if column in ("total", "version") else "left")
+        table.add_column(
+            column, justify="right" if column in ("total", "version") else "left", no_wrap=True
+        )
     for row in rows:
         table.add_row(
             row["job_number"],

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from orchestration.cli import inspect
-from orchestration.cli.options import fail
+from orchestration.cli.options import fail, out
 from schemas.settings import get_settings
 
 app = typer.Typer(
@@ -23,7 +22,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="The hub and HR stores.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-console = Console(highlight=False)
+console = out
 
 app.command("scores")(inspect.scores)
 app.command("facts")(inspect.facts)

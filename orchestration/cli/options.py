@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import typer
 from rich.console import Console
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Piped output (make, CI logs) is not limited to 80 columns, so tables keep their words whole.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True)
 
 

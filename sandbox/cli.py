@@ -26,7 +26,13 @@ err = Console(stderr=True, highlight=False)
 Seed = Annotated[int, typer.Option(help="Seed of the company; the same seed, the same data.")]
 Employees = Annotated[int, typer.Option(help="Number of employees.")]
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-SYSTEMS = (("CRM", "KPIHUB_CRM"), ("DingTalk", "KPIHUB_DINGTALK"))
+SYSTEMS = (
+    ("CRM", "KPIHUB_CRM"),
+    ("DingTalk", "KPIHUB_DINGTALK"),
+    ("QMS", "KPIHUB_QMS"),
+    ("Attendance terminals", "KPIHUB_ATTENDANCE"),
+    ("ERP (ODBC)", "KPIHUB_ERP"),
+)
 
 
 def _state_path() -> Path:
@@ -48,13 +54,14 @@ def _running() -> dict[str, Any] | None:
 
 def _print_endpoints(endpoints: dict[str, str]) -> None:
     table = Table(title="Sandbox systems")
-    for column in ("system", "base URL", "credentials"):
+    for column in ("system", "base URL or ODBC connection string", "credentials"):
         table.add_column(column)
     for title, prefix in SYSTEMS:
         creds = [
             f"{k}={v}" for k, v in endpoints.items() if k.startswith(prefix) and "URL" not in k
         ]
-        table.add_row(title, endpoints[f"{prefix}_BASE_URL"], "\n".join(creds))
+        location = endpoints.get(f"{prefix}_BASE_URL") or endpoints.get(f"{prefix}_ODBC", "")
+        table.add_row(title, location, "\n".join(c for c in creds if "_ODBC=" not in c))
     console.print(table)
 
 
@@ -152,4 +159,28 @@ def truth(
         table.add_column(column, justify="right" if column == "value" else "left")
     for row in rows:
         table.add_row(row.job_number, row.kpi_code, str(row.value))
+    console.print(table)
+
+
+@app.command()
+def anomalies(
+    seed: Seed = 42,
+    employees: Employees = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """The anomalies planted in the company: what anomaly detection is scored against."""
+    from sandbox.model import generate_world
+
+    planted = [a.as_dict() for a in generate_world(seed=seed, employees=employees).anomalies]
+    if as_json:
+        print(json.dumps(planted, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Planted anomalies (seed {seed}, {employees} employees)")
+    for column in ("kind", "source", "job number", "stream", "period", "KPI", "detail"):
+        table.add_column(column)
+    for row in planted:
+        table.add_row(
+            row["kind"], row["source"], row["job_number"] or "", row["stream"] or "",
+            row["period"], row["kpi_code"] or "", row["detail"],
+        )  # fmt: skip
     console.print(table)

@@ -53,7 +53,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     world = generate_world(seed=args.seed, employees=args.employees)
-    with SandboxServer(world) as server:
+    with SandboxServer(world, erp_dir=args.home / "sandbox") as server:
         write_sources_env(args.home / "sources.env", server.endpoints)
         state = {
             "pid": os.getpid(),

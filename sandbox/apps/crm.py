@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,8 +21,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sandbox.apps.limits import SlidingWindowLimiter, TokenTable
-from sandbox.model import CrmUser, Order, World, iso_local
+from sandbox.crm_data import CrmUser, Customer, Lead, Order, Survey
+from sandbox.model import World, iso_local
 
+Renderer = Callable[[Any], dict[str, Any]]
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 
@@ -55,6 +59,57 @@ def user_payload(user: CrmUser) -> dict[str, Any]:
     }
 
 
+def customer_payload(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": customer.id,
+        "owner_id": customer.owner_id,
+        "created_at": iso_local(customer.created_at),
+        "first_order_at": iso_local(customer.first_order_at) if customer.first_order_at else None,
+        "updated_at": iso_local(customer.updated_at or customer.created_at),
+        "is_deleted": False,
+    }
+
+
+def lead_payload(lead: Lead) -> dict[str, Any]:
+    return {
+        "id": lead.id,
+        "owner_id": lead.owner_id,
+        "created_at": iso_local(lead.created_at),
+        "status": lead.status,
+        "converted_order_id": lead.converted_order_id,
+        "updated_at": iso_local(lead.updated_at),
+        "is_deleted": False,
+    }
+
+
+def survey_payload(survey: Survey) -> dict[str, Any]:
+    return {
+        "id": survey.id,
+        "order_id": survey.order_id,
+        "owner_id": survey.owner_id,
+        "score": survey.score,
+        "submitted_at": iso_local(survey.submitted_at),
+        "updated_at": iso_local(survey.submitted_at),
+        "is_deleted": False,
+    }
+
+
+class StaticResource:
+    """Records that do not change while the server runs, ordered for stable cursor paging."""
+
+    def __init__(self, rows: list[Any], updated: Callable[[Any], datetime], render: Renderer):
+        ordered = sorted(rows, key=lambda r: (updated(r), r.id))
+        self.rows = ordered
+        self.keys = [(updated(r), r.id) for r in ordered]
+        self.render = render
+
+    def since(self, since: datetime | None, after: tuple[datetime, str] | None) -> list[Any]:
+        start = bisect.bisect_left(self.keys, (since, "")) if since is not None else 0
+        if after is not None:
+            start = max(start, bisect.bisect_right(self.keys, after))
+        return self.rows[start:]
+
+
 def encode_cursor(updated_at: datetime, key: str) -> str:
     raw = json.dumps([updated_at.isoformat(), key]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -66,6 +121,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return datetime.fromisoformat(stamp), str(key)
 
 
+def _updated(record: Any) -> datetime:
+    for name in ("updated_at", "submitted_at", "created_at"):
+        value = getattr(record, name, None)
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+    raise ValueError(f"{record!r} has no time stamp")
+
+
 def error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
@@ -75,6 +138,15 @@ def create_crm_app(
 ) -> Starlette:
     tokens = TokenTable(token_ttl)
     limiter = SlidingWindowLimiter(10, 1.0)
+    crm = world.crm
+    static = {
+        "users": StaticResource(crm.users, lambda u: u.updated_at, user_payload),
+        "customers": StaticResource(
+            crm.customers, lambda c: c.updated_at or c.created_at, customer_payload
+        ),
+        "leads": StaticResource(crm.leads, lambda lead: lead.updated_at, lead_payload),
+        "surveys": StaticResource(crm.surveys, lambda v: v.submitted_at, survey_payload),
+    }
 
     async def token(request: Request) -> JSONResponse:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
@@ -126,20 +198,20 @@ def create_crm_app(
             except (ValueError, binascii.Error, TypeError):
                 return error(400, "invalid_cursor", "the cursor is not one this server issued")
         if resource == "orders":
-            rows = world.orders_since(since, after)[: limit + 1]
-            data = [order_payload(o) for o in rows[:limit]]
-            last = rows[limit - 1] if len(rows) > limit else None
-            next_cursor = encode_cursor(last.updated_at, last.id) if last else None
-        elif resource == "users":
-            users = sorted(world.crm_users, key=lambda u: (u.updated_at, u.id))
-            users = [u for u in users if since is None or u.updated_at >= since]
-            users = [u for u in users if after is None or (u.updated_at, u.id) > after]
-            data = [user_payload(u) for u in users[:limit]]
-            last_user = users[limit - 1] if len(users) > limit else None
-            next_cursor = encode_cursor(last_user.updated_at, last_user.id) if last_user else None
+            rows: list[Any] = world.orders_since(since, after)[: limit + 1]
+            render: Renderer = order_payload
+        elif resource in static:
+            rows = static[resource].since(since, after)[: limit + 1]
+            render = static[resource].render
         else:
             return error(404, "not_found", f"no resource {resource!r}")
-        return JSONResponse({"data": data, "next_cursor": next_cursor})
+        last = rows[limit - 1] if len(rows) > limit else None
+        return JSONResponse(
+            {
+                "data": [render(r) for r in rows[:limit]],
+                "next_cursor": encode_cursor(_updated(last), last.id) if last else None,
+            }
+        )
 
     async def cancel(request: Request) -> JSONResponse:
         order_id = request.path_params["order_id"]

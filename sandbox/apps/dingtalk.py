@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 from typing import Any
 
@@ -14,8 +15,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from sandbox.apps.dingtalk_attendance import DingTalkAttendance, DingTalkError
 from sandbox.apps.limits import SlidingWindowLimiter, TokenTable
-from sandbox.model import SHANGHAI, Employee, World
+from sandbox.clock import SHANGHAI
+from sandbox.company import Employee
+from sandbox.model import World
 
 QPS = 20
 SUB_MESSAGES = {
@@ -23,6 +27,8 @@ SUB_MESSAGES = {
     "60003": "部门不存在",
     "90018": "当前应用的API调用频率超过限制",
     "40035": "缺少参数",
+    "41041": "时间跨度不能超过7天",
+    "41100": "时间格式错误",
 }
 
 
@@ -30,8 +36,18 @@ def ok(**body: Any) -> JSONResponse:
     return JSONResponse({"errcode": 0, "errmsg": "ok", **body, "request_id": secrets.token_hex(8)})
 
 
-def wrapped(sub_code: str) -> JSONResponse:
-    message = SUB_MESSAGES.get(sub_code, "error")
+def flat_error(code: str, message: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {
+            "errcode": int(code),
+            "errmsg": message or SUB_MESSAGES.get(code, "error"),
+            "request_id": secrets.token_hex(8),
+        }
+    )
+
+
+def wrapped(sub_code: str, message: str | None = None) -> JSONResponse:
+    message = message or SUB_MESSAGES.get(sub_code, "error")
     return JSONResponse(
         {
             "errcode": 88,
@@ -84,16 +100,43 @@ def create_dingtalk_app(
         token = tokens.current(app_key) or tokens.issue(app_key)
         return ok(access_token=token, expires_in=int(token_ttl))
 
-    async def guarded(request: Request, api: str) -> tuple[dict[str, Any], JSONResponse | None]:
+    async def guarded(
+        request: Request, api: str, flat: bool = False
+    ) -> tuple[dict[str, Any], JSONResponse | None]:
+        refuse = flat_error if flat else wrapped
         if tokens.owner(request.query_params.get("access_token")) is None:
-            return {}, wrapped("40014")
+            return {}, refuse("40014")
         if limiter.check(api) is not None:
-            return {}, wrapped("90018")
+            return {}, refuse("90018")
         try:
             body = json.loads(await request.body() or b"{}")
         except ValueError:
-            return {}, wrapped("40035")
+            return {}, refuse("40035")
         return (body if isinstance(body, dict) else {}), None
+
+    def answering(
+        api: str, call: Callable[[dict[str, Any]], dict[str, Any]], flat: bool = False
+    ) -> Callable[[Request], Awaitable[JSONResponse]]:
+        """An endpoint that runs ``call`` on the body and wraps its answer or its error."""
+
+        async def endpoint(request: Request) -> JSONResponse:
+            body, refusal = await guarded(request, api, flat)
+            if refusal is not None:
+                return refusal
+            try:
+                answer = call(body)
+            except DingTalkError as exc:
+                return flat_error(exc.code, exc.message) if flat else wrapped(exc.code, exc.message)
+            except (TypeError, ValueError):
+                return flat_error("40035") if flat else wrapped("40035")
+            return ok(**answer) if flat else ok(result=answer)
+
+        return endpoint
+
+    attendance = DingTalkAttendance(world)
+
+    def now() -> datetime:
+        return datetime.now(SHANGHAI)
 
     async def listsub(request: Request) -> JSONResponse:
         body, refusal = await guarded(request, "listsub")
@@ -145,6 +188,28 @@ def create_dingtalk_app(
             Route("/gettoken", gettoken, methods=["GET"]),
             Route("/topapi/v2/department/listsub", listsub, methods=["POST"]),
             Route("/topapi/v2/user/list", user_list, methods=["POST"]),
+            Route(
+                "/attendance/list",
+                answering("attendance/list", attendance.attendance_list, flat=True),
+                methods=["POST"],
+            ),
+            Route(
+                "/topapi/attendance/getleavestatus",
+                answering("getleavestatus", attendance.leave_status),
+                methods=["POST"],
+            ),
+            Route(
+                "/topapi/processinstance/listids",
+                answering("listids", lambda body: attendance.list_ids(body, now)),
+                methods=["POST"],
+            ),
+            Route(
+                "/topapi/processinstance/get",
+                answering(
+                    "processinstance/get", lambda body: {"process_instance": attendance.get(body)}
+                ),
+                methods=["POST"],
+            ),
             Route("/_sandbox/tokens/expire", expire, methods=["POST"]),
         ]
     )

@@ -25,10 +25,16 @@ def test_truth_json_lists_every_crm_employee() -> None:
     rows = json.loads(result.output)
     assert rows == [
         {"job_number": r.job_number, "kpi_code": r.kpi_code, "period": period,
-         "value": f"{r.value:.2f}"}
+         "value": str(r.value)}
         for r in truth(world, period)
     ]  # fmt: skip
-    assert len(rows) == 12
+    assert {r["kpi_code"] for r in rows} == {
+        "absence_days", "collection_amount", "contract_amount", "customer_satisfaction",
+        "late_count", "lead_conversion_rate", "new_customers", "output_qty", "repurchase_rate",
+        "semi_finished_yield_rate", "cost_control",
+    }  # fmt: skip
+    people = {e.job_number for e in world.employees}
+    assert {r["job_number"] for r in rows if r["kpi_code"] == "late_count"} == people
 
 
 def test_truth_refuses_a_bad_period() -> None:
@@ -45,9 +51,15 @@ def test_up_writes_endpoints_and_down_removes_them(_isolated_home: Path) -> None
             line.split("=", 1) for line in (_isolated_home / "sources.env").read_text().splitlines()
         )
         assert sorted(env) == [
-            "KPIHUB_CRM_BASE_URL", "KPIHUB_CRM_CLIENT_ID", "KPIHUB_CRM_CLIENT_SECRET",
-            "KPIHUB_DINGTALK_APP_KEY", "KPIHUB_DINGTALK_APP_SECRET", "KPIHUB_DINGTALK_BASE_URL",
+            "KPIHUB_ATTENDANCE_BASE_URL", "KPIHUB_ATTENDANCE_PASSWORD",
+            "KPIHUB_ATTENDANCE_USERNAME", "KPIHUB_CRM_BASE_URL", "KPIHUB_CRM_CLIENT_ID",
+            "KPIHUB_CRM_CLIENT_SECRET", "KPIHUB_DINGTALK_APP_KEY", "KPIHUB_DINGTALK_APP_SECRET",
+            "KPIHUB_DINGTALK_BASE_URL", "KPIHUB_ERP_ODBC", "KPIHUB_QMS_API_KEY",
+            "KPIHUB_QMS_BASE_URL",
         ]  # fmt: skip
+        assert env["KPIHUB_ERP_ODBC"] == (
+            f"DRIVER=SQLite3;Database={_isolated_home / 'sandbox' / 'erp-4-15.db'}"
+        )
         assert env["KPIHUB_CRM_BASE_URL"] in up.output
         token = httpx.post(
             f"{env['KPIHUB_CRM_BASE_URL']}/oauth/token",

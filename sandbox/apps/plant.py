@@ -1,0 +1,196 @@
+"""The simulated QMS (API key, page-number paging over a live table) and attendance terminals
+(HTTP Basic, shifts per month, raw punches per day with offset paging)."""
+
+from __future__ import annotations
+
+import base64
+import math
+import secrets
+from datetime import date, timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sandbox.attendance_data import SHIFT_END, SHIFT_START, DayRecord
+from sandbox.clock import days_of, naive_text, period_of
+from sandbox.model import World
+from sandbox.plant_data import Inspection
+
+MAX_PAGE_SIZE = 1000
+MAX_PUNCH_LIMIT = 2000
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+def inspection_payload(item: Inspection) -> dict[str, Any]:
+    return {
+        "inspection_id": item.inspection_id,
+        "batch_no": item.batch_no,
+        "stage": item.stage,
+        "operator_badge": item.operator_badge,
+        "line": item.line,
+        "inspected_qty": item.inspected_qty,
+        "qualified_qty": item.qualified_qty,
+        "defect_codes": list(item.defect_codes),
+        "inspected_at": naive_text(item.inspected_at),
+    }
+
+
+def _parse_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text and len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def served_page(items: list[Any], page: int, size: int, overlap: bool) -> tuple[list[Any], int]:
+    """One page and the total. With ``overlap``, each page starts with the previous page's last
+    item again, as a table that grows while it is paged does (a planted duplicate)."""
+    if not overlap or len(items) <= size:
+        return items[(page - 1) * size : page * size], len(items)
+    if size == 1:
+        return items[page - 1 : page], len(items)
+    total = len(items) + math.ceil((len(items) - size) / (size - 1))
+    if page == 1:
+        return items[:size], total
+    start = size + (page - 2) * (size - 1)
+    if start >= len(items):
+        return [], total
+    return [items[start - 1], *items[start : start + size - 1]], total
+
+
+def create_qms_app(world: World, api_key: str) -> Starlette:
+    duplicated = {a.period for a in world.anomalies if a.kind == "duplicate_items"}
+
+    async def inspections(request: Request) -> JSONResponse:
+        if not secrets.compare_digest(request.headers.get("x-api-key", ""), api_key):
+            return error(401, "unauthorized", "missing or wrong X-Api-Key")
+        params = request.query_params
+        first, last = _parse_day(params.get("from")), _parse_day(params.get("to"))
+        if first is None or last is None or last < first:
+            return error(400, "bad_request", "from and to must be YYYY-MM-DD with from <= to")
+        try:
+            page = int(params.get("page", 1))
+            size = int(params.get("page_size", 100))
+        except ValueError:
+            return error(400, "bad_request", "page and page_size must be integers")
+        if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+            return error(400, "bad_request", f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
+        items: list[Inspection] = []
+        periods = sorted(
+            {period_of(first + timedelta(days=n)) for n in range((last - first).days + 1)}
+        )
+        for period in periods:
+            if period in world.periods:
+                items.extend(
+                    i
+                    for i in world.plant.inspections(period)
+                    if first <= i.inspected_at.date() <= last
+                )
+        overlap = any(p in duplicated for p in periods)
+        chunk, total = served_page(items, page, size, overlap)
+        return JSONResponse(
+            {
+                "total": total,
+                "page": page,
+                "page_size": size,
+                "items": [inspection_payload(i) for i in chunk],
+            }
+        )
+
+    return Starlette(routes=[Route("/qms/v1/inspections", inspections, methods=["GET"])])
+
+
+def _hhmm(hour_minute: tuple[int, int]) -> str:
+    return f"{hour_minute[0]:02d}:{hour_minute[1]:02d}"
+
+
+def punches_of(record: DayRecord, card_no: str, line: str) -> list[dict[str, Any]]:
+    device = f"T-{line}-{1 + int(card_no) % 2:02d}"
+    found: list[dict[str, Any]] = []
+    if record.arrival is not None:
+        direction = None if record.direction_unknown else "in"
+        found.append(
+            {"card_no": card_no, "device_id": device,
+             "punch_time": int(record.arrival.timestamp()), "direction": direction}
+        )  # fmt: skip
+        if record.tapped_twice:
+            found.append(
+                {"card_no": card_no, "device_id": device,
+                 "punch_time": int(record.arrival.timestamp()) + 41, "direction": direction}
+            )  # fmt: skip
+    if record.departure is not None:
+        found.append(
+            {"card_no": card_no, "device_id": device,
+             "punch_time": int(record.departure.timestamp()), "direction": "out"}
+        )  # fmt: skip
+    return found
+
+
+def create_attendance_app(world: World, username: str, password: str) -> Starlette:
+    expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+    people = world.company.by_job_number()
+
+    def authorised(request: Request) -> bool:
+        return secrets.compare_digest(request.headers.get("authorization", ""), expected)
+
+    async def shifts(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401,
+                                headers={"WWW-Authenticate": 'Basic realm="att"'})  # fmt: skip
+        month = request.query_params.get("month", "")
+        if month not in world.periods:
+            return error(400, "bad_request", "month must be YYYY-MM within the kept history")
+        items: list[dict[str, Any]] = []
+        for person in world.employees:
+            if not person.uses_terminals:
+                continue
+            for day in days_of(month, world.as_of):
+                if not person.employed_on(day):
+                    continue
+                card = person.badge_on(day) or person.current
+                entry: dict[str, Any] = {"card_no": card.card_no, "date": day.isoformat()}
+                if day.weekday() < 5:
+                    entry.update(shift_start=_hhmm(SHIFT_START), shift_end=_hhmm(SHIFT_END))
+                else:
+                    entry["rest"] = True
+                items.append(entry)
+        return JSONResponse({"month": month, "items": items})
+
+    async def punches(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401,
+                                headers={"WWW-Authenticate": 'Basic realm="att"'})  # fmt: skip
+        params = request.query_params
+        day = _parse_day(params.get("date"))
+        if day is None or period_of(day) not in world.periods:
+            return error(400, "bad_request", "date must be YYYY-MM-DD within the kept history")
+        try:
+            offset = int(params.get("offset", 0))
+            limit = int(params.get("limit", 500))
+        except ValueError:
+            return error(400, "bad_request", "offset and limit must be integers")
+        if offset < 0 or not 1 <= limit <= MAX_PUNCH_LIMIT:
+            return error(400, "bad_request", f"offset >= 0 and 1 <= limit <= {MAX_PUNCH_LIMIT}")
+        found: list[dict[str, Any]] = []
+        for record in world.attendance.on(day):
+            person = people[record.job_number]
+            if person.uses_terminals:
+                found.extend(punches_of(record, (person.badge_on(day) or person.current).card_no,
+                                        person.line or ""))  # fmt: skip
+        found.sort(key=lambda p: (p["punch_time"], p["card_no"]))
+        return JSONResponse(
+            {"items": found[offset : offset + limit], "has_more": offset + limit < len(found)}
+        )
+
+    return Starlette(
+        routes=[
+            Route("/att/api/shifts", shifts, methods=["GET"]),
+            Route("/att/api/punches", punches, methods=["GET"]),
+        ]
+    )

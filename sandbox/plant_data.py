@@ -1,0 +1,134 @@
+"""The production floor: quality inspections (QMS) and production receipts (ERP), per month.
+
+Generated lazily per month from their own seeded generators, so a 10,000-person company's month
+costs only what is asked for. One worker's yield collapses in one month (a planted anomaly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+
+from sandbox.clock import local, month_number, rng_for, workdays
+from sandbox.company import Company, Employee
+
+MATERIALS = ("M-1001 轴承座", "M-1002 齿轮箱", "M-1003 电机壳", "M-1004 法兰盘")
+DEFECTS = ("D01 划伤", "D02 尺寸超差", "D03 气孔", "D04 毛刺", "D05 变形")
+
+
+@dataclass(frozen=True)
+class Inspection:
+    inspection_id: str
+    batch_no: str
+    stage: str
+    operator_badge: str
+    job_number: str
+    line: str
+    inspected_qty: int
+    qualified_qty: int
+    defect_codes: tuple[str, ...]
+    inspected_at: datetime
+
+
+@dataclass(frozen=True)
+class ProductionReceipt:
+    fid: int
+    job_number: str
+    material: str
+    qty: Decimal
+    day: datetime
+    status: str
+    modified: datetime
+
+
+class Plant:
+    """Inspections and receipts of one company, month by month."""
+
+    def __init__(
+        self, seed: int, size: int, company: Company, as_of: date, collapse: tuple[str, str] | None
+    ) -> None:
+        self.seed = seed
+        self.size = size
+        self.company = company
+        self.as_of = as_of
+        self.collapse = collapse  # (job_number, period) whose yield collapses
+        self.workers = [e for e in company.employees if e.role == "production"]
+
+    def _working(self, worker: Employee, day: date) -> bool:
+        return worker.employed_on(day) and worker.badge_on(day) is not None
+
+    def inspections_on(self, day: date) -> tuple[Inspection, ...]:
+        return self._by_day(f"{day.year:04d}-{day.month:02d}").get(day, ())
+
+    @cache  # noqa: B019 - one Plant per world, kept for its lifetime
+    def _by_day(self, period: str) -> dict[date, tuple[Inspection, ...]]:
+        grouped: dict[date, list[Inspection]] = {}
+        for item in self.inspections(period):
+            grouped.setdefault(item.inspected_at.date(), []).append(item)
+        return {day: tuple(items) for day, items in grouped.items()}
+
+    @cache  # noqa: B019 - one Plant per world, kept for its lifetime
+    def inspections(self, period: str) -> tuple[Inspection, ...]:
+        rng = rng_for(self.seed, self.size, "inspections", period)
+        found: list[Inspection] = []
+        for day in workdays(period, self.as_of):
+            sequence = 0
+            for worker in self.workers:
+                assignment = worker.badge_on(day)
+                if not self._working(worker, day) or assignment is None or assignment.badge is None:
+                    continue
+                collapsed = self.collapse == (worker.job_number, period)
+                for _ in range(rng.randint(2, 4)):
+                    sequence += 1
+                    inspected = rng.randint(50, 200)
+                    rate = rng.uniform(0.55, 0.7) if collapsed else rng.uniform(0.94, 1.0)
+                    qualified = min(inspected, int(inspected * rate))
+                    defects = tuple(
+                        sorted(rng.sample(DEFECTS, k=rng.randint(1, 2)))
+                        if qualified < inspected
+                        else ()
+                    )
+                    found.append(
+                        Inspection(
+                            inspection_id=f"QI{day:%Y%m%d}{sequence:06d}",
+                            batch_no=f"B{day:%y%m%d}-{worker.line}-{rng.randint(1, 40):03d}",
+                            stage="semi_finished" if rng.random() < 0.7 else "finished",
+                            operator_badge=assignment.badge,
+                            job_number=worker.job_number,
+                            line=worker.line or "",
+                            inspected_qty=inspected,
+                            qualified_qty=qualified,
+                            defect_codes=defects,
+                            inspected_at=local(
+                                day, rng.randint(8, 16), rng.randint(0, 59), rng.randint(0, 59)
+                            ),
+                        )
+                    )
+        found.sort(key=lambda i: (i.inspected_at, i.inspection_id))
+        return tuple(found)
+
+    @cache  # noqa: B019 - one Plant per world, kept for its lifetime
+    def receipts(self, period: str) -> tuple[ProductionReceipt, ...]:
+        rng = rng_for(self.seed, self.size, "instock", period)
+        base = month_number(period) * 1_000_000
+        found: list[ProductionReceipt] = []
+        for day in workdays(period, self.as_of):
+            for worker in self.workers:
+                if not worker.employed_on(day):
+                    continue
+                stamp = local(day, 17, rng.randint(0, 50))
+                status = "C" if rng.random() < 0.95 else rng.choice(("A", "B"))
+                found.append(
+                    ProductionReceipt(
+                        fid=base + len(found) + 1,
+                        job_number=worker.job_number,
+                        material=rng.choice(MATERIALS),
+                        qty=Decimal(rng.randint(40, 160)),
+                        day=stamp,
+                        status=status,
+                        modified=stamp,
+                    )
+                )
+        return tuple(found)

@@ -65,6 +65,19 @@ def _print_endpoints(endpoints: dict[str, str]) -> None:
     console.print(table)
 
 
+def _gone(pid: int) -> bool:
+    """Whether the process has exited. When ``up`` ran in this same process (tests, the demo) the
+    sandbox is our child and lingers as a zombie until reaped, which signal 0 cannot tell."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def _stop(state: dict[str, Any]) -> None:
     from sandbox.process import remove_from_sources_env
 
@@ -72,11 +85,7 @@ def _stop(state: dict[str, Any]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
+    while time.monotonic() < deadline and not _gone(pid):
         time.sleep(0.05)
     _state_path().unlink(missing_ok=True)
     remove_from_sources_env(get_settings().sources_env_file, set(state["endpoints"]))

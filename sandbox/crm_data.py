@@ -1,8 +1,9 @@
 """The CRM's records: users, customers, orders, leads and surveys, month by month.
 
-Orders carry the messy cases the hub must handle: signing times rendered in UTC (some fall in the
-previous month in UTC), cancellations in the same month and after the month closed, a legacy order
-owned by an integration account, and one huge order (a planted spike).
+Orders carry the messy cases the hub must handle: signing times rendered in UTC (every month has
+at least one that falls in the previous month in UTC), cancellations in the same month and after
+the month closed, a legacy order owned by an integration account, and one huge order (a planted
+spike).
 """
 
 from __future__ import annotations
@@ -259,6 +260,7 @@ def generate_crm(
             )
             month_orders.append(spike)
             spike_order = spike.id
+        _ensure_utc_boundary(rng_for(seed, size, "utc-boundary", period), month_orders, customers)
         orders.extend(month_orders)
         leads.extend(_leads(rng, carers, days, month_orders, end, next_id))
         surveys.extend(_surveys(rng, month_orders, customers, end, next_id))
@@ -271,6 +273,39 @@ def generate_crm(
         spike_order=spike_order,
         user_job={u.id: u.job_number for u in users if u.job_number},
     )
+
+
+def _crosses_month_in_utc(order: Order) -> bool:
+    return order.utc_rendering is not None and order.signed_at.day == 1 and order.signed_at.hour < 8
+
+
+def _ensure_utc_boundary(
+    rng: random.Random, orders: list[Order], customers: list[Customer]
+) -> None:
+    """Make sure every month has a signed order whose UTC rendering still reads as the previous
+    month, so a hub that assigns periods before converting to Asia/Shanghai is always caught.
+
+    The order moved is signed after the 1st and is not a customer's first order, so moving it to
+    the small hours of the 1st keeps it before its update and every derived record consistent.
+    """
+    if any(_crosses_month_in_utc(o) for o in orders):
+        return
+    firsts = {(c.id, c.first_order_at) for c in customers if c.first_order_owner}
+    candidates = [
+        o
+        for o in orders
+        if o.status == "signed"
+        and o.owner_id != INTEGRATION_USER
+        and o.amount != SPIKE_AMOUNT
+        and o.signed_at.day > 1
+        and (o.customer_id, o.signed_at) not in firsts
+    ]
+    if not candidates:
+        return
+    order = rng.choice(candidates)
+    start = order.signed_at.replace(day=1, hour=0, minute=0, second=0)
+    order.signed_at = start + timedelta(seconds=rng.randint(0, 8 * 3600 - 1))
+    order.utc_rendering = rng.choice(("Z", "+00:00"))
 
 
 def _leads(

@@ -20,7 +20,7 @@ Definitions (the hub's KPI catalog says the same in its own words):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -175,13 +175,35 @@ def _attendance(world: World, period: str) -> Iterator[TruthRow]:
         yield TruthRow(job_number, "absence_days", period, Decimal(absent[job_number]))
 
 
+# Which KPIs each part yields: the plant and the terminals are generated lazily and cost seconds
+# for a large company, so asking only for CRM KPIs must not build them.
+PARTS: tuple[tuple[Callable[[World, str], Iterator[TruthRow]], frozenset[str]], ...] = (
+    (
+        _crm,
+        frozenset(
+            {
+                "contract_amount",
+                "customer_satisfaction",
+                "lead_conversion_rate",
+                "new_customers",
+                "repurchase_rate",
+            }
+        ),
+    ),
+    (_erp, frozenset({"collection_amount", "cost_control", "output_qty"})),
+    (_yield, frozenset({"semi_finished_yield_rate"})),
+    (_attendance, frozenset({"absence_days", "late_count"})),
+)
+
+
 def truth(world: World, period: str, kpi_codes: tuple[str, ...] = KPI_CODES) -> list[TruthRow]:
     """Every person's intended value of every KPI that applies to them in ``period``."""
     if period not in world.periods:
         return []
     rows = [
         row
-        for part in (_crm, _erp, _yield, _attendance)
+        for part, produces in PARTS
+        if produces & set(kpi_codes)
         for row in part(world, period)
         if row.kpi_code in kpi_codes
     ]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 import httpx
 import pytest
 
+from sandbox.apps.crm import order_payload, user_payload
 from sandbox.apps.limits import SlidingWindowLimiter
+from sandbox.clock import SHANGHAI
 from sandbox.ground_truth import truth
 from sandbox.model import generate_world
 from sandbox.serving import SandboxServer
@@ -62,8 +64,6 @@ def all_pages(server: SandboxServer, resource: str, **params: str) -> list[dict]
 def test_same_seed_same_bytes_and_different_seed_differs() -> None:
     def dump(seed: int) -> str:
         world = generate_world(seed, 50, AS_OF)
-        from sandbox.apps.crm import order_payload, user_payload
-
         return json.dumps(
             {
                 "orders": [order_payload(o) for o in world.orders],
@@ -103,7 +103,26 @@ def test_the_company_has_the_messy_cases() -> None:
 def test_cursor_paging_returns_every_order_exactly_once(server: SandboxServer) -> None:
     items = all_pages(server, "orders")
     assert [i["id"] for i in items] == [o.id for o in server.world.orders]
-    assert len({i["id"] for i in items}) == len(server.world.orders)
+    assert len({i["id"] for i in items}) == len(server.world.orders) == 236
+    # What is served is byte for byte what a fresh world of the same seed renders.
+    fresh = generate_world(3, 40, AS_OF)
+    assert json.dumps(items, ensure_ascii=False) == json.dumps(
+        [order_payload(o) for o in fresh.orders], ensure_ascii=False
+    )
+    users = all_pages(server, "users")
+    assert json.dumps(users, ensure_ascii=False) == json.dumps(
+        sorted(
+            (user_payload(u) for u in fresh.crm_users), key=lambda u: (u["updated_at"], u["id"])
+        ),
+        ensure_ascii=False,
+    )
+    # Two salespeople were set up without a job number (matched by e-mail), plus the integration
+    # account, which is nobody in the directory.
+    assert sorted((u["id"], u["email"]) for u in users if u["employee_no"] is None) == [
+        ("U0999", "integration@crm.xingchen.example"),
+        ("U1003", "e00003@xingchen.example"),
+        ("U1011", "e00011@xingchen.example"),
+    ]
     sample = items[0]
     assert set(sample) == {
         "id", "customer_id", "owner_id", "amount", "currency", "signed_at", "status",
@@ -163,10 +182,18 @@ def test_cancel_control_changes_the_order_and_the_truth() -> None:
     order = next(o for o in world.orders if o.status == "signed" and o.period == "2026-09")
     owner = next(u for u in world.crm_users if u.id == order.owner_id)
     before = {r.job_number: r.value for r in truth(world, "2026-09", ("contract_amount",))}
-    with SandboxServer(world) as running:
+    with SandboxServer(world, systems=("crm",)) as running:
+        started = datetime.now(SHANGHAI).replace(microsecond=0)
         response = httpx.post(f"{running.crm.url}/_sandbox/orders/{order.id}/cancel")
-        assert response.json()["status"] == "cancelled"
+        finished = datetime.now(SHANGHAI)
+        cancelled = response.json()
+        assert (cancelled["id"], cancelled["status"]) == (order.id, "cancelled")
+        assert cancelled["updated_at"].endswith("+08:00")
+        assert started <= datetime.fromisoformat(cancelled["updated_at"]) <= finished
         assert httpx.post(f"{running.crm.url}/_sandbox/orders/SO-X/cancel").status_code == 404
+        # An incremental pull from just before the cancellation sees exactly the correction.
+        changed = all_pages(running, "orders", updated_since=started.isoformat())
+        assert changed == [cancelled]
     after = {r.job_number: r.value for r in truth(world, "2026-09", ("contract_amount",))}
     assert after[owner.job_number] == before[owner.job_number] - order.amount
 

@@ -9,18 +9,36 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from connectors.sdk.http import HttpSource
+from connectors.sdk.source import SourceClient
 from connectors.sdk.stream import Stream
 from schemas.facts import PersonRef, QuarantinedRecord, SourceFact
 
 
 @dataclass(frozen=True)
 class SourceEnv:
-    """Names of the environment variables holding a source's endpoint and credentials."""
+    """Names of the environment variables holding a source's endpoint and credentials.
+
+    ``endpoint`` is a base URL, an ODBC connection string or a folder, as the source needs; a
+    source without a user name (an API key) or without any secret leaves those names out.
+    """
 
     endpoint: str
-    username: str
-    secret: str
+    username: str | None = None
+    secret: str | None = None
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for n in (self.endpoint, self.username, self.secret) if n)
+
+    def values(self, environ: Mapping[str, str]) -> tuple[str, str, str]:
+        """(endpoint, username, secret) from ``environ``; absent optional ones are empty."""
+        missing = [n for n in self.names() if not environ.get(n)]
+        if missing:
+            raise KeyError(f"not configured: {', '.join(missing)}")
+        return (
+            environ[self.endpoint],
+            environ.get(self.username, "") if self.username else "",
+            environ.get(self.secret, "") if self.secret else "",
+        )
 
 
 @dataclass(frozen=True)
@@ -82,10 +100,14 @@ class Connector:
     title: str
     env: SourceEnv
     streams: tuple[Stream, ...]
-    open: Callable[[str, str, str], HttpSource]
+    open: Callable[[str, str, str], SourceClient]
     mapping: FactMapping | None = None
     person_links: Callable[[RecordReader], Iterator[PersonLink]] | None = None
     directory: Callable[[RecordReader], Iterator[DirectoryEntry]] | None = None
+
+    def connect(self, environ: Mapping[str, str]) -> SourceClient:
+        """Open the source with the endpoint and credentials named by ``env`` in ``environ``."""
+        return self.open(*self.env.values(environ))
 
     def stream(self, name: str) -> Stream:
         for stream in self.streams:

@@ -9,7 +9,7 @@ from functools import cache
 import dagster as dg
 
 from connectors.registry import Connector
-from connectors.sdk import HttpSource
+from connectors.sdk.source import SourceClient
 from pipelines.stores import Stores
 from schemas.settings import Settings
 
@@ -33,10 +33,10 @@ class SourceResource(dg.ConfigurableResource):
     """Endpoint and credentials of one source system."""
 
     endpoint: str
-    username: str
-    secret: str
+    username: str = ""
+    secret: str = ""
 
-    def open(self, connector: Connector) -> HttpSource:
+    def open(self, connector: Connector) -> SourceClient:
         return connector.open(self.endpoint, self.username, self.secret)
 
 
@@ -56,9 +56,10 @@ def build_resources(settings: Settings, connectors: dict[str, Connector]) -> dic
         )
     }
     for connector in connectors.values():
+        env = connector.env
         resources[source_resource_key(connector)] = SourceResource(
-            endpoint=dg.EnvVar(connector.env.endpoint),
-            username=dg.EnvVar(connector.env.username),
-            secret=dg.EnvVar(connector.env.secret),
+            endpoint=dg.EnvVar(env.endpoint),
+            username=dg.EnvVar(env.username) if env.username else "",
+            secret=dg.EnvVar(env.secret) if env.secret else "",
         )
     return resources

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from connectors.sdk import HttpSource, Page, Stream
+from connectors.sdk import Page, Stream
+from connectors.sdk.source import SourceClient
 from connectors.sdk.timeparse import now_utc
 from schemas.envelope import RawRecord, canonical_json
 from schemas.tables import QuarantineEntry, RawRecordVersion, RecordHead, StreamState
@@ -185,7 +186,7 @@ def _quarantine_rejected(
             )
 
 
-def land_stream(engine: Engine, source: HttpSource, stream: Stream, run_id: str) -> LandingStats:
+def land_stream(engine: Engine, source: SourceClient, stream: Stream, run_id: str) -> LandingStats:
     """Pull one stream from its committed state and land it page by page."""
     stats = LandingStats(source=source.name, stream=stream.name)
     with Session(engine) as session:

@@ -5,6 +5,7 @@ from connectors.sdk.http import HttpSource
 from connectors.sdk.paginators import CursorPaginator, NoPaginator
 from connectors.sdk.rate import RateBudget
 from connectors.sdk.retry import RetryPolicy
+from connectors.sdk.source import SourceClient
 from connectors.sdk.stream import Page, Rejected, Stream
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "RateBudget",
     "Rejected",
     "RetryPolicy",
+    "SourceClient",
     "Stream",
     "StreamError",
 ]

@@ -47,11 +47,7 @@ def sync(
     stats: dict[str, LandingStats] = {}
     endpoints = server.endpoints
     for connector in connectors.values():
-        source = connector.open(
-            endpoints[connector.env.endpoint],
-            endpoints[connector.env.username],
-            endpoints[connector.env.secret],
-        )
+        source = connector.connect(endpoints)
         try:
             for stream in connector.streams:
                 stats[f"{connector.name}/{stream.name}"] = land_stream(

@@ -30,9 +30,7 @@ def test_bad_credentials_name_the_source_and_hide_the_secret(
 ) -> None:
     connector = connectors[name]
     wrong = "wrong-secret-value-123"
-    source = connector.open(
-        sandbox.endpoints[connector.env.endpoint], sandbox.endpoints[connector.env.username], wrong
-    )
+    source = connector.connect({**sandbox.endpoints, str(connector.env.secret): wrong})
     with pytest.raises(AuthError) as caught:
         land_stream(stores.hub, source, connector.streams[0], "run-1")
     source.close()
@@ -47,9 +45,7 @@ def test_expired_tokens_are_refreshed_mid_run(
 
     crm = connectors["crm"]
     endpoints = own_sandbox.endpoints
-    source = crm.open(
-        endpoints[crm.env.endpoint], endpoints[crm.env.username], endpoints[crm.env.secret]
-    )
+    source = crm.connect(endpoints)
     first = land_stream(stores.hub, source, crm.stream("users"), "run-1")
     httpx.post(f"{own_sandbox.crm.url}/_sandbox/tokens/expire").raise_for_status()
     orders = land_stream(stores.hub, source, crm.stream("orders"), "run-1")
@@ -58,11 +54,7 @@ def test_expired_tokens_are_refreshed_mid_run(
     assert orders.landed == len(own_sandbox.world.orders)
 
     dingtalk = connectors["dingtalk"]
-    source = dingtalk.open(
-        endpoints[dingtalk.env.endpoint],
-        endpoints[dingtalk.env.username],
-        endpoints[dingtalk.env.secret],
-    )
+    source = dingtalk.connect(endpoints)
     land_stream(stores.hub, source, dingtalk.stream("departments"), "run-1")
     httpx.post(f"{own_sandbox.dingtalk.url}/_sandbox/tokens/expire").raise_for_status()
     users = land_stream(stores.hub, source, dingtalk.stream("users"), "run-1")

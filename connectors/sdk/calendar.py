@@ -1,0 +1,65 @@
+"""The hub's calendar for date-windowed streams (QMS, terminals, DingTalk attendance).
+
+Such sources are asked for days, not for "changed since": a first pull starts at the beginning of
+the history the hub keeps, later pulls restart a few days before the last day pulled so that late
+corrections are seen, and the pull ends today in Asia/Shanghai. ``KPIHUB_TODAY`` (YYYY-MM-DD)
+replays the hub as of another day, for backfills and for tests against a fixed sandbox company.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from connectors.sdk.timeparse import SHANGHAI, now_utc
+
+HISTORY_MONTHS = 6
+THROUGH = "through"
+
+
+def today_local() -> date:
+    """Today in Asia/Shanghai, or the day ``KPIHUB_TODAY`` names."""
+    override = os.environ.get("KPIHUB_TODAY", "").strip()
+    if override:
+        try:
+            return date.fromisoformat(override)
+        except ValueError:
+            msg = f"KPIHUB_TODAY={override!r} is not a date in the form YYYY-MM-DD"
+            raise ValueError(msg) from None
+    return now_utc().astimezone(SHANGHAI).date()
+
+
+def history_start(today: date, months: int = HISTORY_MONTHS) -> date:
+    """The first day of the month ``months`` before today's month."""
+    index = today.year * 12 + today.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def pull_range(
+    state: Mapping[str, Any] | None, lookback_days: int, today: date | None = None
+) -> tuple[date, date]:
+    """Days to pull (inclusive): from history start, or from ``lookback_days`` before the last
+    day a previous pull went through, up to today."""
+    end = today or today_local()
+    start = history_start(end)
+    through = (state or {}).get(THROUGH)
+    if through:
+        start = max(start, date.fromisoformat(str(through)) - timedelta(days=lookback_days))
+    return min(start, end), end
+
+
+def windows(start: date, end: date, days: int) -> Iterator[tuple[date, date]]:
+    """Consecutive inclusive windows of at most ``days`` days covering ``start``..``end``."""
+    if days < 1:
+        raise ValueError("a window needs at least one day")
+    first = start
+    while first <= end:
+        last = min(end, first + timedelta(days=days - 1))
+        yield first, last
+        first = last + timedelta(days=1)
+
+
+def local_day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)

@@ -41,12 +41,16 @@ def own_sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+# The sources the CRM -> score flow needs: CRM for the orders, DingTalk for the directory.
+FLOW_SOURCES = ("crm", "dingtalk")
+
+
 def sync(
     stores: Stores, server: SandboxServer, connectors: dict[str, Connector], run_id: str
 ) -> dict[str, LandingStats]:
     stats: dict[str, LandingStats] = {}
     endpoints = server.endpoints
-    for connector in connectors.values():
+    for connector in (connectors[name] for name in FLOW_SOURCES):
         source = connector.connect(endpoints)
         try:
             for stream in connector.streams:

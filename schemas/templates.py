@@ -7,8 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.catalog import Catalog, load_catalog
+from schemas.yamlfile import load_yaml_model
 
 
 class TemplateError(ValueError):
@@ -77,22 +79,20 @@ class ScoringTemplate(BaseModel):
 
 
 def load_template(path: Path) -> ScoringTemplate:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise TemplateError(f"{path}: not valid YAML: {exc}") from None
-    except OSError as exc:
-        raise TemplateError(f"{path}: cannot be read: {exc.strerror}") from None
-    try:
-        return ScoringTemplate.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise TemplateError(f"{path}: {where}: {first['msg']}") from None
+    return load_yaml_model(path, ScoringTemplate, TemplateError)
 
 
-def load_templates(folder: Path) -> list[ScoringTemplate]:
-    templates = [load_template(p) for p in sorted(folder.glob("*.yaml"))]
+def load_templates(folder: Path, catalog: Catalog | None = None) -> list[ScoringTemplate]:
+    """Every template in ``folder``; a component scoring a KPI the catalog lacks is an error."""
+    catalog = catalog if catalog is not None else load_catalog()
+    paths = sorted(folder.glob("*.yaml"))
+    templates = [load_template(p) for p in paths]
+    for path, template in zip(paths, templates, strict=True):
+        for index, component in enumerate(template.components):
+            if component.kpi not in catalog:
+                raise TemplateError(
+                    f"{path}: components.{index}.kpi: {component.kpi!r} is not in the KPI catalog"
+                )
     codes = [t.code for t in templates]
     duplicated = sorted({c for c in codes if codes.count(c) > 1})
     if duplicated:

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=.venv
-DEB_PACKAGES=(unixodbc libodbc2 libsqliteodbc odbc-postgresql)
+DEB_PACKAGES=(unixodbc libodbc2 libsqliteodbc odbc-postgresql odbc-mariadb)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -47,6 +47,12 @@ class Stream:
     ``cursor_field``/``cursor_param`` make the stream incremental: the request carries the last
     committed watermark minus ``lookback`` and re-fetched boundary records are dropped at landing
     by key and payload hash. A stream with unusual paging supplies its own ``reader``.
+
+    A stream read from a database (connectors/sdk/odbc.py) names its ``table`` (or a ``query``
+    to read from), its ``key_columns`` (several for a composite key; ``record_key`` alone when
+    empty), ``batch_size`` rows per page, and the scale of each DECIMAL column in ``decimals`` so
+    that amounts are the same exact strings whichever driver returned them. Its watermark travels
+    as a bound query parameter, so ``cursor_field`` alone makes it incremental.
     """
 
     name: str
@@ -62,7 +68,18 @@ class Stream:
     updated_field: str | None = None
     record_schema: type[BaseModel] | None = None
     reader: Reader | None = None
+    table: str | None = None
+    query: str | None = None
+    key_columns: tuple[str, ...] = ()
+    batch_size: int = 1000
+    decimals: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def incremental(self) -> bool:
-        return self.cursor_field is not None and self.cursor_param is not None
+        if self.cursor_field is None:
+            return False
+        return self.cursor_param is not None or self.from_database
+
+    @property
+    def from_database(self) -> bool:
+        return self.table is not None or self.query is not None

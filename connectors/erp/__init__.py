@@ -1,0 +1,16 @@
+"""ERP: Kingdee/U8-style tables read through ODBC, incremental on ``FMODIFYDATE``."""
+
+from connectors.erp.client import open_erp
+from connectors.erp.streams import STREAMS
+from connectors.registry import Connector, SourceEnv, register
+
+CONNECTOR = register(
+    Connector(
+        name="erp",
+        title="ERP",
+        env=SourceEnv(endpoint="KPIHUB_ERP_ODBC"),
+        streams=STREAMS,
+        open=open_erp,
+        mapping=None,
+    )
+)

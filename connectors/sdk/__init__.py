@@ -2,6 +2,7 @@
 
 from connectors.sdk.errors import AuthError, ConnectorError, StreamError
 from connectors.sdk.http import HttpSource
+from connectors.sdk.odbc import OdbcSource, connection_string
 from connectors.sdk.paginators import CursorPaginator, NoPaginator
 from connectors.sdk.rate import RateBudget
 from connectors.sdk.retry import RetryPolicy
@@ -14,6 +15,7 @@ __all__ = [
     "CursorPaginator",
     "HttpSource",
     "NoPaginator",
+    "OdbcSource",
     "Page",
     "RateBudget",
     "Rejected",
@@ -21,4 +23,5 @@ __all__ = [
     "SourceClient",
     "Stream",
     "StreamError",
+    "connection_string",
 ]

@@ -60,3 +60,28 @@ class OAuth2ClientCredentials(httpx.Auth):
             raise AuthError(self.source, f"token response was not understood ({exc})") from None
         # Refresh a little early so a token never expires between check and use.
         self._expires_at = time.monotonic() + max(0.0, expires_in - 30)
+
+
+class ApiKeyHeader(httpx.Auth):
+    """A static API key sent in a header on every request (QMS: ``X-Api-Key``).
+
+    A refused key fails at once with an ``AuthError`` naming the header, never the key: there is
+    nothing to refresh, and retrying a wrong key only fills the source's audit log.
+    """
+
+    def __init__(self, *, source: str, key: str, header: str = "X-Api-Key") -> None:
+        self.source = source
+        self.header = header
+        self._key = key
+
+    def __repr__(self) -> str:
+        return f"ApiKeyHeader(source={self.source!r}, header={self.header!r})"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers[self.header] = self._key
+        response = yield request
+        if response.status_code in (401, 403):
+            raise AuthError(
+                self.source,
+                f"the API key in header {self.header} was refused (HTTP {response.status_code})",
+            )

@@ -81,7 +81,9 @@ class HttpSource:
             try:
                 payload = response.json()
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise StreamError(self.name, stream, page, f"malformed JSON: {exc}") from None
+                # A page cut off in transit reads as malformed JSON; asking again usually heals
+                # it. One that stays malformed fails the stream, naming the page and why.
+                raise RetryableError(f"malformed JSON: {exc}") from None
             if self.body_check is not None:
                 self.body_check(payload)
             return payload

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import httpx
 import pytest
 
 from connectors.dingtalk.envelope import check_envelope, error_code, is_token_error
-from connectors.sdk import CursorPaginator, RetryPolicy
+from connectors.sdk import CursorPaginator, HttpSource, RetryPolicy
 from connectors.sdk.errors import ConnectorError, RetryableError, StreamError, redact
 from connectors.sdk.paginators import PaginationError
 from connectors.sdk.retry import parse_retry_after
@@ -124,3 +125,41 @@ def test_secrets_are_redacted_from_errors() -> None:
 )
 def test_periods_are_chosen_in_shanghai_time(stamp: str, period: str) -> None:
     assert local_period(stamp) == period
+
+
+def _stand_in_server(bodies: list[bytes]) -> httpx.Client:
+    """A stand-in server answering each request with the next body (the last one repeats)."""
+    served = list(bodies)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = served.pop(0) if len(served) > 1 else served[0]
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    return httpx.Client(base_url="http://source.test", transport=httpx.MockTransport(answer))
+
+
+def test_a_page_cut_off_once_is_asked_for_again() -> None:
+    good = b'{"data": [{"id": "1"}], "next_cursor": null}'
+    source = HttpSource(
+        "crm", _stand_in_server([good[:17], good]), retry=RetryPolicy(sleep=lambda _: None)
+    )
+    assert source.request_json("GET", "/api", stream="orders", page=1) == {
+        "data": [{"id": "1"}],
+        "next_cursor": None,
+    }
+    assert source.requests_made == 2
+
+
+def test_a_page_that_stays_malformed_fails_naming_source_stream_and_page() -> None:
+    source = HttpSource(
+        "crm",
+        _stand_in_server([b'{"data": [{"id": "1"']),
+        retry=RetryPolicy(attempts=3, sleep=lambda _: None),
+    )
+    with pytest.raises(StreamError) as caught:
+        source.request_json("GET", "/api", stream="orders", page=4)
+    assert str(caught.value) == (
+        "crm/orders page 4: gave up after retries: malformed JSON: "
+        "Expecting ',' delimiter: line 1 column 21 (char 20)"
+    )
+    assert source.requests_made == 3

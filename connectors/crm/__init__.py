@@ -1,4 +1,4 @@
-"""CRM: orders and users over REST with OAuth2 client credentials."""
+"""CRM: users, orders, leads, customers and surveys over REST with OAuth2 client credentials."""
 
 from connectors.crm.client import open_crm
 from connectors.crm.mapping import MAPPING, person_links

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from connectors.crm.records import Order, User
+from connectors.crm.records import Customer, Lead, Order, Survey, User
 from connectors.sdk import CursorPaginator, Stream
 
 LOOKBACK = timedelta(hours=1)
@@ -24,4 +24,10 @@ def crm_stream(name: str, record_schema: type) -> Stream:
     )
 
 
-STREAMS = (crm_stream("users", User), crm_stream("orders", Order))
+STREAMS = (
+    crm_stream("users", User),
+    crm_stream("orders", Order),
+    crm_stream("leads", Lead),
+    crm_stream("customers", Customer),
+    crm_stream("surveys", Survey),
+)

@@ -1,7 +1,9 @@
-"""DingTalk: the office directory (departments, users); the employee master with ERP's HR_EMP."""
+"""DingTalk: the office directory (departments, users), the employee master with ERP's HR_EMP;
+attendance results, leave status and approvals with their detail."""
 
 from connectors.dingtalk.client import open_dingtalk
-from connectors.dingtalk.directory import STREAMS, directory
+from connectors.dingtalk.directory import directory
+from connectors.dingtalk.streams import STREAMS
 from connectors.registry import Connector, SourceEnv, register
 
 CONNECTOR = register(

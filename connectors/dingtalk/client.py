@@ -8,7 +8,8 @@ from collections.abc import Generator
 
 import httpx
 
-from connectors.dingtalk.envelope import error_code, is_token_error
+from connectors.dingtalk.envelope import check_envelope, error_code, is_token_error
+from connectors.dingtalk.retry import DingTalkRetry
 from connectors.sdk import HttpSource, RateBudget
 from connectors.sdk.errors import AuthError, RetryableError
 
@@ -61,14 +62,25 @@ def _json_or_none(response: httpx.Response) -> object:
         return None
 
 
-def open_dingtalk(endpoint: str, app_key: str, app_secret: str) -> HttpSource:
-    from connectors.dingtalk.envelope import check_envelope
-
+def open_dingtalk(
+    endpoint: str,
+    app_key: str,
+    app_secret: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> HttpSource:
+    """``transport`` swaps what carries the requests (a recorded or stand-in server) while the
+    token handling, envelope checks and retries stay the real ones."""
     client = httpx.Client(
         base_url=endpoint.rstrip("/"),
         auth=DingTalkTokenAuth(app_key, app_secret),
         timeout=httpx.Timeout(30.0, connect=5.0),
+        transport=transport,
     )
     return HttpSource(
-        "dingtalk", client, rate=RateBudget(REQUESTS_PER_SECOND), body_check=check_envelope
+        "dingtalk",
+        client,
+        rate=RateBudget(REQUESTS_PER_SECOND),
+        retry=DingTalkRetry(),
+        body_check=check_envelope,
     )

@@ -53,33 +53,59 @@ def read_departments(
     yield Page(number=number + 1, records=[], state={}, final=True)
 
 
-def read_users(
-    source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
-) -> Iterator[Page]:
+def walk_users(source: HttpSource, stream_name: str) -> Iterator[list[Any]]:
+    """Each ``user/list`` page of every department, root first, holding only people not met on
+    an earlier page: a person in two departments comes out once, where first listed."""
     seen: set[str] = set()
-    number = 0
     dept_ids = [ROOT_DEPT]
-    for children in walk_departments(source, stream.name):
+    for children in walk_departments(source, stream_name):
         dept_ids.extend(int(c["dept_id"]) for c in children)
+    page = 0
     for dept_id in dept_ids:
         cursor = 0
         while True:
-            number += 1
+            page += 1
             body = source.request_json(
                 "POST",
                 "/topapi/v2/user/list",
                 body={"dept_id": dept_id, "cursor": cursor, "size": PAGE_SIZE},
-                stream=stream.name,
-                page=number,
+                stream=stream_name,
+                page=page,
             )
             result = body.get("result") or {}
-            fresh = [u for u in result.get("list") or [] if u.get("userid") not in seen]
-            records, rejected = wrap_records(source, stream, fresh, now_utc())
-            seen.update(r.record_key for r in records)
-            yield Page(number=number, records=records, state={}, rejected=rejected)
+            fresh: list[Any] = []
+            for user in result.get("list") or []:
+                userid = user.get("userid") if isinstance(user, dict) else None
+                if userid in (None, ""):
+                    fresh.append(user)  # kept, so the stream can set it aside with a reason
+                elif str(userid) not in seen:
+                    seen.add(str(userid))
+                    fresh.append(user)
+            yield fresh
             if not as_bool(result.get("has_more")) or result.get("next_cursor") in (None, ""):
                 break
             cursor = int(result["next_cursor"])
+
+
+def user_ids(source: HttpSource, stream_name: str) -> list[str]:
+    """Every userid in the directory, once, in walk order: what the per-person streams
+    (attendance, leave) ask about. Ten thousand ids are a small list; records are not held."""
+    return [
+        str(user["userid"])
+        for users in walk_users(source, stream_name)
+        for user in users
+        if isinstance(user, dict) and user.get("userid") not in (None, "")
+    ]
+
+
+def read_users(
+    source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
+) -> Iterator[Page]:
+    number = 0
+    for users in walk_users(source, stream.name):
+        number += 1
+        records, rejected = wrap_records(source, stream, users, now_utc())
+        yield Page(number=number, records=records, state={}, rejected=rejected)
     yield Page(number=number + 1, records=[], state={}, final=True)
 
 

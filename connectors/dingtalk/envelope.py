@@ -14,7 +14,12 @@ BUSY = frozenset({-1})
 WRAPPED = 88
 
 
-def _as_int(value: Any) -> int | None:
+class BusyError(RetryableError):
+    """errcode -1, "system busy": retried, but only a few times (see ``DingTalkRetry``)."""
+
+
+def as_int(value: Any) -> int | None:
+    """An integer whether DingTalk sent ``7`` or ``"7"``; None when it is neither."""
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
@@ -25,9 +30,9 @@ def error_code(body: Any) -> int | None:
     """The effective error code: the sub_code under 88, else errcode; 0 or None means success."""
     if not isinstance(body, dict):
         return None
-    code = _as_int(body.get("errcode"))
+    code = as_int(body.get("errcode"))
     if code == WRAPPED:
-        sub = _as_int(body.get("sub_code"))
+        sub = as_int(body.get("sub_code"))
         return sub if sub is not None else code
     return code
 
@@ -37,6 +42,7 @@ def is_token_error(body: Any) -> bool:
 
 
 def as_bool(value: Any) -> bool:
+    """DingTalk's booleans, which arrive as ``true`` or as the strings ``"true"``/``"false"``."""
     if isinstance(value, str):
         return value.strip().lower() in {"true", "1", "yes"}
     return bool(value)
@@ -49,14 +55,14 @@ def check_envelope(body: Any) -> None:
     if "errcode" not in body:
         # The per-IP flood guard answers with its own body, e.g. {"status":1111,"wait":5}.
         if "wait" in body or "punish" in body:
-            wait = _as_int(body.get("wait"))
+            wait = as_int(body.get("wait"))
             raise RetryableError("DingTalk flood control", float(wait) if wait else 5.0)
         raise ConnectorError("response has no errcode envelope")
     code = error_code(body)
     if code in (0, None):
         return
     if code in BUSY:
-        raise RetryableError("DingTalk system busy (errcode -1)")
+        raise BusyError("DingTalk system busy (errcode -1)")
     if code in RATE_LIMITED:
         raise RetryableError(f"DingTalk rate limit (errcode {code})", 1.0)
     raise ConnectorError(f"DingTalk errcode {code}")

@@ -1,0 +1,149 @@
+"""Attendance results and leave status: per-person APIs asked about the directory's users in
+batches over windows of days.
+
+attendance/list takes at most 7 days x 50 users per request and pages by offset/limit (<= 50) until
+``hasMore`` is false. DingTalk keeps about 180 days of results, so the first pull starts at most
+``KEEPS_DAYS`` back even when the hub's history reaches further. getleavestatus takes at most 100
+users and 180 days per request and pages by offset/size (<= 20) under ``result.has_more``.
+
+Only the user ids are held in memory; records go out page by page. The state (the last day pulled)
+is committed with the final page only, so an interrupted pull starts over from the old state and
+landing drops the versions it already has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any
+
+from connectors.dingtalk.days import batches, day_range, end_ms, epoch_ms, through, work_date
+from connectors.dingtalk.directory import user_ids
+from connectors.dingtalk.envelope import as_bool, as_int
+from connectors.sdk import HttpSource, Page, Stream, StreamError
+from connectors.sdk.calendar import windows
+from connectors.sdk.http import wrap_records
+from connectors.sdk.stream import Rejected
+from connectors.sdk.timeparse import now_utc
+from schemas.envelope import RawRecord
+
+KEEPS_DAYS = 180
+WINDOW_DAYS = 7
+USERS_PER_REQUEST = 50
+PAGE_LIMIT = 50
+LEAVE_WINDOW_DAYS = 180
+LEAVE_USERS_PER_REQUEST = 100
+LEAVE_PAGE_SIZE = 20
+KEY_SEPARATOR = "|"
+
+
+def _records_of(source: HttpSource, stream: Stream, page: int, items: Any) -> list[Any]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise StreamError(source.name, stream.name, page, "the record list is not a list")
+    return items
+
+
+def _result_of(source: HttpSource, stream: Stream, page: int, body: Any) -> dict[str, Any]:
+    result = body.get("result")
+    if result is None:
+        return {}
+    if not isinstance(result, dict):
+        raise StreamError(source.name, stream.name, page, "'result' is not an object")
+    return result
+
+
+def read_attendance(
+    source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
+) -> Iterator[Page]:
+    start, end = day_range(state, keeps_days=KEEPS_DAYS)
+    users = user_ids(source, stream.name)
+    kept = dict(state or {})
+    number = 0
+    for first, last in windows(start, end, WINDOW_DAYS):
+        for batch in batches(users, USERS_PER_REQUEST):
+            offset = 0
+            while True:
+                number += 1
+                body = source.request_json(
+                    "POST",
+                    "/attendance/list",
+                    body={
+                        "workDateFrom": work_date(first),
+                        "workDateTo": work_date(last),
+                        "userIdList": list(batch),
+                        "offset": offset,
+                        "limit": PAGE_LIMIT,
+                    },
+                    stream=stream.name,
+                    page=number,
+                )
+                items = _records_of(source, stream, number, body.get("recordresult"))
+                records, rejected = wrap_records(source, stream, items, now_utc())
+                yield Page(number=number, records=records, state=kept, rejected=rejected)
+                if not as_bool(body.get("hasMore")):
+                    break
+                if not items:
+                    reason = "hasMore is true but the page is empty; paging would not end"
+                    raise StreamError(source.name, stream.name, number, reason)
+                offset += len(items)
+    yield Page(number=number + 1, records=[], state=through(end), final=True)
+
+
+def leave_key(payload: Mapping[str, Any]) -> str:
+    """``userid|start_time|end_time``: getleavestatus gives a leave no id of its own. DingTalk
+    does not approve two leaves of one person over the same interval, and reports the interval as
+    approved, so these three name the same leave on every pull; a changed duration becomes a new
+    version of it, a moved interval is another leave. The parts are joined the way the SDK joins
+    composite keys, and times are normalised so ``"1700000000000"`` and ``1700000000000`` agree."""
+    start, end = as_int(payload.get("start_time")), as_int(payload.get("end_time"))
+    return KEY_SEPARATOR.join((str(payload["userid"]), str(start), str(end)))
+
+
+def wrap_leaves(
+    source: HttpSource, stream: Stream, items: list[Any]
+) -> tuple[list[RawRecord], list[Rejected]]:
+    """Wrap as any record (shape and schema checks), then key each by ``leave_key``."""
+    by_userid = replace(stream, record_key="userid")
+    records, rejected = wrap_records(source, by_userid, items, now_utc())
+    keyed = [r.model_copy(update={"record_key": leave_key(r.payload)}) for r in records]
+    return keyed, rejected
+
+
+def read_leave_status(
+    source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
+) -> Iterator[Page]:
+    start, end = day_range(state)
+    users = user_ids(source, stream.name)
+    kept = dict(state or {})
+    number = 0
+    for first, last in windows(start, end, LEAVE_WINDOW_DAYS):
+        for batch in batches(users, LEAVE_USERS_PER_REQUEST):
+            offset = 0
+            while True:
+                number += 1
+                body = source.request_json(
+                    "POST",
+                    "/topapi/attendance/getleavestatus",
+                    body={
+                        "userid_list": ",".join(batch),
+                        "start_time": epoch_ms(first),
+                        "end_time": end_ms(last),
+                        "offset": offset,
+                        "size": LEAVE_PAGE_SIZE,
+                    },
+                    stream=stream.name,
+                    page=number,
+                )
+                result = _result_of(source, stream, number, body)
+                items = _records_of(source, stream, number, result.get("leave_status"))
+                records, rejected = wrap_leaves(source, stream, items)
+                yield Page(number=number, records=records, state=kept, rejected=rejected)
+                if not as_bool(result.get("has_more")):
+                    break
+                if not items:
+                    reason = "has_more is true but the page is empty; paging would not end"
+                    raise StreamError(source.name, stream.name, number, reason)
+                offset += len(items)
+    yield Page(number=number + 1, records=[], state=through(end), final=True)

@@ -104,6 +104,8 @@ class Connector:
     mapping: FactMapping | None = None
     person_links: Callable[[RecordReader], Iterator[PersonLink]] | None = None
     directory: Callable[[RecordReader], Iterator[DirectoryEntry]] | None = None
+    identity_streams: tuple[str, ...] = ()
+    """The streams ``person_links`` and ``directory`` read: every fact asset depends on them."""
 
     def connect(self, environ: Mapping[str, str]) -> SourceClient:
         """Open the source with the endpoint and credentials named by ``env`` in ``environ``."""

@@ -64,16 +64,11 @@ def build_stream_asset(connector: Connector, stream_name: str) -> dg.AssetsDefin
 def build_facts_asset(
     connector: Connector, connectors: Mapping[str, Connector]
 ) -> dg.AssetsDefinition:
-    identity_streams = [
-        raw_key(c, s.name)
-        for c in connectors.values()
-        if c.directory is not None or c.person_links is not None
-        for s in c.streams
-    ]
-    own_streams = [raw_key(connector, s.name) for s in connector.streams]
-    deps = sorted(set(identity_streams + own_streams), key=lambda k: k.to_user_string())
     mapping = connector.mapping
     assert mapping is not None
+    identity_streams = [raw_key(c, s) for c in connectors.values() for s in c.identity_streams]
+    own_streams = [raw_key(connector, s) for s in mapping.streams]
+    deps = sorted(set(identity_streams + own_streams), key=lambda k: k.to_user_string())
 
     @dg.asset(
         key=facts_key(connector),

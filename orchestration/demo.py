@@ -68,7 +68,9 @@ def _print_sync(console: Console, summary: RunSummary) -> None:
         )
 
 
-def run_demo(console: Console, *, seed: int, employees: int, periods: int) -> int:
+def run_demo(
+    console: Console, *, seed: int, employees: int, periods: int, faults: str = "none"
+) -> int:
     from sandbox.model import generate_world
     from sandbox.serving import SandboxServer
 
@@ -84,7 +86,7 @@ def run_demo(console: Console, *, seed: int, employees: int, periods: int) -> in
 
     published = 0
     last_period = closed_periods(periods)[-1]
-    with SandboxServer(world) as server:
+    with SandboxServer(world, faults=faults) as server:
         os.environ.update(server.endpoints)
         defs = build_definitions()
         instance = dg.DagsterInstance.get()

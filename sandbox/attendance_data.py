@@ -167,12 +167,16 @@ class Attendance:
             elif cover < 0.35 and not person.uses_terminals:
                 # An approved field trip is attached to the punch itself (procInstId).
                 approval = self._approval(person, day, sequence, "trip", "agree", month)
-        record = DayRecord(person.job_number, day, arrival, departure, leave, approval)
+        # Unique across months (the sequence restarts each month), as DingTalk's ids are.
+        record_id = (day.year * 100 + day.month) * 1_000_000 + sequence
         if person.uses_terminals and self.outage == (person.line, day):
             return DayRecord(
-                person.job_number, day, None, None, leave, approval, device_outage=True
-            )
-        return record
+                person.job_number, day, None, None, leave, approval, device_outage=True,
+                record_id=record_id,
+            )  # fmt: skip
+        return DayRecord(
+            person.job_number, day, arrival, departure, leave, approval, record_id=record_id
+        )
 
     def _approval(
         self,

@@ -25,6 +25,13 @@ err = Console(stderr=True, highlight=False)
 
 Seed = Annotated[int, typer.Option(help="Seed of the company; the same seed, the same data.")]
 Employees = Annotated[int, typer.Option(help="Number of employees.")]
+Faults = Annotated[
+    str,
+    typer.Option(
+        help="Fault profile none | flaky | hostile, with per-system overrides: "
+        "'hostile,crm=none' (systems crm, dingtalk, qms, attendance)."
+    ),
+]
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SYSTEMS = (
     ("CRM", "KPIHUB_CRM"),
@@ -32,6 +39,8 @@ SYSTEMS = (
     ("QMS", "KPIHUB_QMS"),
     ("Attendance terminals", "KPIHUB_ATTENDANCE"),
     ("ERP (ODBC)", "KPIHUB_ERP"),
+    ("Evaluations (folder)", "KPIHUB_EVALUATIONS"),
+    ("Alert receivers", "KPIHUB_ALERT"),
 )
 
 
@@ -57,11 +66,15 @@ def _print_endpoints(endpoints: dict[str, str]) -> None:
     for column in ("system", "base URL or ODBC connection string", "credentials"):
         table.add_column(column)
     for title, prefix in SYSTEMS:
-        creds = [
-            f"{k}={v}" for k, v in endpoints.items() if k.startswith(prefix) and "URL" not in k
-        ]
-        location = endpoints.get(f"{prefix}_BASE_URL") or endpoints.get(f"{prefix}_ODBC", "")
-        table.add_row(title, location, "\n".join(c for c in creds if "_ODBC=" not in c))
+        mine = {k: v for k, v in endpoints.items() if k.startswith(prefix + "_")}
+        if not mine:
+            continue
+        ends = ("_URL", "_ODBC", "_DIR", "_SMTP_HOST", "_SMTP_PORT")
+        where = [k for k in mine if k.endswith(ends)]
+        bare = ("_BASE_URL", "_ODBC", "_DIR")
+        location = "\n".join(mine[k] if k.endswith(bare) else f"{k}={mine[k]}" for k in where)
+        creds = "\n".join(f"{k}={v}" for k, v in mine.items() if k not in where)
+        table.add_row(title, location, creds)
     console.print(table)
 
 
@@ -91,16 +104,31 @@ def _stop(state: dict[str, Any]) -> None:
     remove_from_sources_env(get_settings().sources_env_file, set(state["endpoints"]))
 
 
+def _plan(faults: str) -> str:
+    from sandbox.faults import FaultPlan
+
+    try:
+        return str(FaultPlan.parse(faults))
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
-def up(seed: Seed = 42, employees: Employees = 200) -> None:
+def up(seed: Seed = 42, employees: Employees = 200, faults: Faults = "none") -> None:
     """Start the sandbox in the background and write its endpoints to sources.env."""
+    faults = _plan(faults)
     state = _running()
     if state is not None:
-        if (state["seed"], state["employees"]) == (seed, employees):
+        if (state["seed"], state["employees"], state.get("faults", "none")) == (
+            seed,
+            employees,
+            faults,
+        ):
             console.print(f"The sandbox is already running (pid {state['pid']}).")
             _print_endpoints(state["endpoints"])
             return
-        console.print("Restarting the sandbox with the new seed and size.")
+        console.print("Restarting the sandbox with the new seed, size or faults.")
         _stop(state)
     home = get_settings().home
     home.mkdir(parents=True, exist_ok=True)
@@ -108,6 +136,7 @@ def up(seed: Seed = 42, employees: Employees = 200) -> None:
     command = [
         sys.executable, "-m", "sandbox.process",
         "--seed", str(seed), "--employees", str(employees), "--home", str(home),
+        "--faults", faults,
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -115,8 +144,8 @@ def up(seed: Seed = 42, employees: Employees = 200) -> None:
         state = _running()
         if state is not None and state["pid"] == process.pid:
             console.print(
-                f"Sandbox running (pid {process.pid}, seed {seed}, {employees} employees); "
-                f"endpoints written to {get_settings().sources_env_file}"
+                f"Sandbox running (pid {process.pid}, seed {seed}, {employees} employees, "
+                f"faults {faults}); endpoints written to {get_settings().sources_env_file}"
             )
             _print_endpoints(state["endpoints"])
             return
@@ -191,5 +220,56 @@ def anomalies(
         table.add_row(
             row["kind"], row["source"], row["job_number"] or "", row["stream"] or "",
             row["period"], row["kpi_code"] or "", row["detail"],
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def measure(
+    seed: Seed = 42,
+    employees: Employees = 10_000,
+    period: Annotated[
+        str | None, typer.Option(help="Month to pull, YYYY-MM; the last closed one by default.")
+    ] = None,
+    systems: Annotated[
+        str, typer.Option(help="Comma-separated HTTP systems to pull.")
+    ] = "crm,dingtalk,qms,attendance",
+) -> None:
+    """Time generating and starting a sandbox, then pull one month of each HTTP system with a
+    plain client and print pages/s and records/s."""
+    from sandbox.measure import PULLS, pull_month
+    from sandbox.model import generate_world
+    from sandbox.serving import SandboxServer
+
+    chosen = tuple(s.strip() for s in systems.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in PULLS]
+    if unknown or not chosen:
+        err.print(f"error: --systems takes some of {', '.join(PULLS)}, not {systems!r}")
+        raise typer.Exit(2)
+    if period is not None and not PERIOD.match(period):
+        err.print(f"error: period {period!r} is not a month in the form YYYY-MM")
+        raise typer.Exit(2)
+    started = time.perf_counter()
+    world = generate_world(seed=seed, employees=employees)
+    generated = time.perf_counter()
+    period = period or world.closed_periods[-1]
+    if period not in world.periods:
+        kept = ", ".join(world.periods)
+        err.print(f"error: period {period} is not one the sandbox keeps ({kept})")
+        raise typer.Exit(2)
+    with SandboxServer(world, systems=(*chosen, "erp")) as server:
+        ready = time.perf_counter()
+        console.print(
+            f"{employees} employees, seed {seed}: generated in {generated - started:.1f} s, "
+            f"serving (ERP file written) in {ready - generated:.1f} s more; pulling {period}"
+        )
+        rates = pull_month(server.endpoints, period, chosen)
+    table = Table(title=f"One month ({period}) pulled with a plain client")
+    for column in ("system", "pages", "records", "seconds", "pages/s", "records/s", "throttled"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    for rate in rates:
+        table.add_row(
+            rate.system, str(rate.pages), str(rate.records), f"{rate.seconds:.1f}",
+            f"{rate.pages_per_second:.0f}", f"{rate.records_per_second:.0f}", str(rate.throttled),
         )  # fmt: skip
     console.print(table)

@@ -15,6 +15,9 @@ Definitions (the hub's KPI catalog says the same in its own words):
 - cost_control: (target cost - actual cost) / target cost of a cost-centre manager, %.
 - late_count: working days with a first punch after shift start + 5 minutes, not covered by an
   approved leave or approval; absence_days: working days without a punch, likewise not covered.
+- manager_evaluation, project_progress_rate, innovation_contribution: the values of the imported
+  evaluation files (sandbox/evaluations_data.py), one per person and closed month. They are not in
+  ``KPI_CODES`` until the hub maps them to facts; ask for ``EVALUATION_KPI_CODES`` explicitly.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from sandbox.clock import month_start, period_bounds, period_of
+from sandbox.evaluations_data import evaluations
 from sandbox.model import World
 
 CENT = Decimal("0.01")
@@ -42,6 +46,8 @@ KPI_CODES = (
     "repurchase_rate",
     "semi_finished_yield_rate",
 )
+
+EVALUATION_KPI_CODES = ("innovation_contribution", "manager_evaluation", "project_progress_rate")
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,11 @@ def _attendance(world: World, period: str) -> Iterator[TruthRow]:
         yield TruthRow(job_number, "absence_days", period, Decimal(absent[job_number]))
 
 
+def _evaluations(world: World, period: str) -> Iterator[TruthRow]:
+    for item in evaluations(world, period):
+        yield TruthRow(item.job_number, item.kpi_code, period, item.value)
+
+
 # Which KPIs each part yields: the plant and the terminals are generated lazily and cost seconds
 # for a large company, so asking only for CRM KPIs must not build them.
 PARTS: tuple[tuple[Callable[[World, str], Iterator[TruthRow]], frozenset[str]], ...] = (
@@ -193,6 +204,7 @@ PARTS: tuple[tuple[Callable[[World, str], Iterator[TruthRow]], frozenset[str]], 
     (_erp, frozenset({"collection_amount", "cost_control", "output_qty"})),
     (_yield, frozenset({"semi_finished_yield_rate"})),
     (_attendance, frozenset({"absence_days", "late_count"})),
+    (_evaluations, frozenset(EVALUATION_KPI_CODES)),
 )
 
 
@@ -210,4 +222,4 @@ def truth(world: World, period: str, kpi_codes: tuple[str, ...] = KPI_CODES) -> 
     return sorted(rows, key=lambda r: (r.job_number, r.kpi_code))
 
 
-__all__ = ["KPI_CODES", "TruthRow", "truth"]
+__all__ = ["EVALUATION_KPI_CODES", "KPI_CODES", "TruthRow", "truth"]

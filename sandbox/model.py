@@ -68,6 +68,7 @@ class World:
 
     def __post_init__(self) -> None:
         self._orders_by_id = {o.id: o for o in self.crm.orders}
+        self._by_job_number = self.company.by_job_number()
         self._resort()
 
     @property
@@ -95,7 +96,7 @@ class World:
         return datetime.combine(self.as_of, time(23, 59, 59), tzinfo=SHANGHAI)
 
     def employee(self, job_number: str) -> Employee | None:
-        return self.company.by_job_number().get(job_number)
+        return self._by_job_number.get(job_number)
 
     def _resort(self) -> None:
         self.crm.orders.sort(key=lambda o: (o.updated_at, o.id))

@@ -72,38 +72,46 @@ class Plant:
     @cache  # noqa: B019 - one Plant per world, kept for its lifetime
     def inspections(self, period: str) -> tuple[Inspection, ...]:
         rng = rng_for(self.seed, self.size, "inspections", period)
+        # ``below(n)`` is what ``randint(a, a + n - 1) - a`` and ``choice`` draw: the same
+        # numbers from the same generator state, without their per-call overhead (a
+        # 10,000-person month is a quarter of a million items).
+        below, uniform_01 = rng._randbelow, rng.random
         found: list[Inspection] = []
         for day in workdays(period, self.as_of):
             sequence = 0
+            day_id, batch_day = f"QI{day:%Y%m%d}", f"B{day:%y%m%d}-"
             for worker in self.workers:
                 assignment = worker.badge_on(day)
                 if not self._working(worker, day) or assignment is None or assignment.badge is None:
                     continue
-                collapsed = self.collapse == (worker.job_number, period)
-                for _ in range(rng.randint(2, 4)):
+                low, high = (
+                    (0.55, 0.7) if self.collapse == (worker.job_number, period) else (0.94, 1.0)
+                )
+                for _ in range(2 + below(3)):
                     sequence += 1
-                    inspected = rng.randint(50, 200)
-                    rate = rng.uniform(0.55, 0.7) if collapsed else rng.uniform(0.94, 1.0)
+                    inspected = 50 + below(151)
+                    rate = low + (high - low) * uniform_01()
                     qualified = min(inspected, int(inspected * rate))
-                    defects = tuple(
-                        sorted(rng.sample(DEFECTS, k=rng.randint(1, 2)))
+                    defects = (
+                        tuple(sorted(rng.sample(DEFECTS, k=1 + below(2))))
                         if qualified < inspected
                         else ()
                     )
+                    batch = f"{batch_day}{worker.line}-{1 + below(40):03d}"
+                    stage = "semi_finished" if uniform_01() < 0.7 else "finished"
+                    hour, minute = 8 + below(9), below(60)
                     found.append(
                         Inspection(
-                            inspection_id=f"QI{day:%Y%m%d}{sequence:06d}",
-                            batch_no=f"B{day:%y%m%d}-{worker.line}-{rng.randint(1, 40):03d}",
-                            stage="semi_finished" if rng.random() < 0.7 else "finished",
+                            inspection_id=f"{day_id}{sequence:06d}",
+                            batch_no=batch,
+                            stage=stage,
                             operator_badge=assignment.badge,
                             job_number=worker.job_number,
                             line=worker.line or "",
                             inspected_qty=inspected,
                             qualified_qty=qualified,
                             defect_codes=defects,
-                            inspected_at=local(
-                                day, rng.randint(8, 16), rng.randint(0, 59), rng.randint(0, 59)
-                            ),
+                            inspected_at=local(day, hour, minute, below(60)),
                         )
                     )
         found.sort(key=lambda i: (i.inspected_at, i.inspection_id))
@@ -112,20 +120,23 @@ class Plant:
     @cache  # noqa: B019 - one Plant per world, kept for its lifetime
     def receipts(self, period: str) -> tuple[ProductionReceipt, ...]:
         rng = rng_for(self.seed, self.size, "instock", period)
+        below, uniform_01 = rng._randbelow, rng.random  # as in inspections()
+        quantities = [Decimal(q) for q in range(40, 161)]
         base = month_number(period) * 1_000_000
         found: list[ProductionReceipt] = []
         for day in workdays(period, self.as_of):
+            stamps = [local(day, 17, minute) for minute in range(51)]
             for worker in self.workers:
                 if not worker.employed_on(day):
                     continue
-                stamp = local(day, 17, rng.randint(0, 50))
-                status = "C" if rng.random() < 0.95 else rng.choice(("A", "B"))
+                stamp = stamps[below(51)]
+                status = "C" if uniform_01() < 0.95 else ("A", "B")[below(2)]
                 found.append(
                     ProductionReceipt(
                         fid=base + len(found) + 1,
                         job_number=worker.job_number,
-                        material=rng.choice(MATERIALS),
-                        qty=Decimal(rng.randint(40, 160)),
+                        material=MATERIALS[below(len(MATERIALS))],
+                        qty=quantities[below(121)],
                         day=stamp,
                         status=status,
                         modified=stamp,

@@ -13,6 +13,7 @@ import signal
 import threading
 from pathlib import Path
 
+from sandbox.faults import FaultPlan
 from sandbox.model import generate_world
 from sandbox.serving import SandboxServer
 
@@ -48,17 +49,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--employees", type=int, default=200)
     parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument(
+        "--faults",
+        type=FaultPlan.parse,
+        default=FaultPlan(),
+        help="PROFILE[,SYSTEM=PROFILE...], profiles none | flaky | hostile (see sandbox.faults)",
+    )
     args = parser.parse_args()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     world = generate_world(seed=args.seed, employees=args.employees)
-    with SandboxServer(world, erp_dir=args.home / "sandbox") as server:
+    with SandboxServer(world, erp_dir=args.home / "sandbox", faults=args.faults) as server:
         write_sources_env(args.home / "sources.env", server.endpoints)
         state = {
             "pid": os.getpid(),
             "seed": args.seed,
             "employees": args.employees,
+            "faults": str(args.faults),
             "as_of": world.as_of.isoformat(),
             "endpoints": server.endpoints,
         }

@@ -1,8 +1,10 @@
-"""Serve the simulated systems over real HTTP on loopback, each on its own ephemeral port."""
+"""Serve the simulated systems over real HTTP on loopback, each on its own ephemeral port, with
+the alert receivers the hub's sinks deliver to, and faults injected as the plan says."""
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import socket
 import tempfile
 import threading
@@ -12,18 +14,23 @@ from types import TracebackType
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from sandbox.apps.crm import create_crm_app
 from sandbox.apps.dingtalk import create_dingtalk_app
 from sandbox.apps.plant import create_attendance_app, create_qms_app
+from sandbox.clock import period_bounds
 from sandbox.erp_data import write_erp_sqlite
+from sandbox.evaluations_data import write_evaluation_files
+from sandbox.faults import FaultInjector, FaultPlan, inject
 from sandbox.model import World
+from sandbox.receivers import MailReceiver, create_robot_app, create_webhook_app, new_robot_secret
 
 
 class AppThread:
     """One ASGI app served by uvicorn in a thread, on a socket bound before the thread starts."""
 
-    def __init__(self, app: Starlette, host: str = "127.0.0.1") -> None:
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1") -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, 0))
@@ -64,15 +71,23 @@ def credentials(seed: int) -> dict[str, str]:
         "qms_api_key": f"qms-{more[:28]}",
         "attendance_username": f"att-reader-{seed}",
         "attendance_password": more[28:52],
+        "robot_access_token": more[52:],
+        "robot_secret": new_robot_secret(seed),
+        "webhook_token": f"hook-{digest[:24]}",
     }
 
 
-SYSTEMS = ("crm", "dingtalk", "qms", "attendance", "erp")
+SYSTEMS = ("crm", "dingtalk", "qms", "attendance", "erp", "evaluations", "alerts")
 
 
 class SandboxServer:
     """The simulated systems of one world, started together; ``endpoints`` are the hub's
-    environment variables for them. The ERP is a SQLite file read through the ODBC driver."""
+    environment variables for them. The ERP is a SQLite file read through the ODBC driver.
+
+    ``faults`` is a plan such as ``"hostile,crm=none"`` (see sandbox.faults); ``injectors`` holds
+    the fault injector of each system that has one, with the faults it injected. ``"alerts"``
+    serves the DingTalk robot, the webhook and the SMTP receivers; ``robot``, ``webhook`` and
+    ``mail`` keep what they accepted."""
 
     def __init__(
         self,
@@ -81,16 +96,25 @@ class SandboxServer:
         token_ttl: float | None = None,
         erp_dir: Path | None = None,
         systems: tuple[str, ...] = SYSTEMS,
+        faults: FaultPlan | str = "none",
     ) -> None:
         self.world = world
         self.systems = systems
+        self.plan = FaultPlan.parse(faults) if isinstance(faults, str) else faults
+        self.injectors: dict[str, FaultInjector] = {}
         creds = credentials(world.seed)
         ttl = {"token_ttl": token_ttl} if token_ttl else {}
         self.apps: dict[str, AppThread] = {}
         self.endpoints: dict[str, str] = {}
+        self.mail: MailReceiver | None = None
         if "crm" in systems:
             self.crm = self.apps["crm"] = AppThread(
-                create_crm_app(world, creds["crm_client_id"], creds["crm_client_secret"], **ttl),
+                self._faulty(
+                    "crm",
+                    create_crm_app(
+                        world, creds["crm_client_id"], creds["crm_client_secret"], **ttl
+                    ),
+                ),
                 host,
             )
             self.endpoints.update(
@@ -100,8 +124,11 @@ class SandboxServer:
             )
         if "dingtalk" in systems:
             self.dingtalk = self.apps["dingtalk"] = AppThread(
-                create_dingtalk_app(
-                    world, creds["dingtalk_app_key"], creds["dingtalk_app_secret"], **ttl
+                self._faulty(
+                    "dingtalk",
+                    create_dingtalk_app(
+                        world, creds["dingtalk_app_key"], creds["dingtalk_app_secret"], **ttl
+                    ),
                 ),
                 host,
             )
@@ -112,15 +139,18 @@ class SandboxServer:
             )
         if "qms" in systems:
             self.qms = self.apps["qms"] = AppThread(
-                create_qms_app(world, creds["qms_api_key"]), host
+                self._faulty("qms", create_qms_app(world, creds["qms_api_key"])), host
             )
             self.endpoints.update(
                 KPIHUB_QMS_BASE_URL=self.qms.url, KPIHUB_QMS_API_KEY=creds["qms_api_key"]
             )
         if "attendance" in systems:
             self.attendance = self.apps["attendance"] = AppThread(
-                create_attendance_app(
-                    world, creds["attendance_username"], creds["attendance_password"]
+                self._faulty(
+                    "attendance",
+                    create_attendance_app(
+                        world, creds["attendance_username"], creds["attendance_password"]
+                    ),
                 ),
                 host,
             )
@@ -131,25 +161,80 @@ class SandboxServer:
             )
         self._own_dir: tempfile.TemporaryDirectory[str] | None = None
         self.erp_path: Path | None = None
+        self.evaluations_dir: Path | None = None
+        if ("erp" in systems or "evaluations" in systems) and erp_dir is None:
+            self._own_dir = tempfile.TemporaryDirectory(prefix="kpihub-sandbox-")
+            erp_dir = Path(self._own_dir.name)
         if "erp" in systems:
-            if erp_dir is None:
-                self._own_dir = tempfile.TemporaryDirectory(prefix="kpihub-erp-")
-                erp_dir = Path(self._own_dir.name)
+            assert erp_dir is not None
             erp_dir.mkdir(parents=True, exist_ok=True)
             self.erp_path = erp_dir / f"erp-{world.seed}-{world.size}.db"
             self.endpoints["KPIHUB_ERP_ODBC"] = f"DRIVER=SQLite3;Database={self.erp_path}"
+        if "evaluations" in systems:
+            assert erp_dir is not None
+            # HR's drop folder, holding the evaluation files of every closed month.
+            self.evaluations_dir = erp_dir / "evaluations"
+            self.endpoints["KPIHUB_EVALUATIONS_DIR"] = str(self.evaluations_dir)
+        if "alerts" in systems:
+            self._serve_receivers(creds, host)
+
+    def _faulty(self, system: str, app: Starlette) -> ASGIApp:
+        wrapped, injector = inject(
+            app, system, self.plan, self.world.seed, getattr(app.state, "tokens", None)
+        )
+        if injector is not None:
+            self.injectors[system] = injector
+        return wrapped
+
+    def _serve_receivers(self, creds: dict[str, str], host: str) -> None:
+        """The robot on a port of its own (its URL carries the access token, as the one a
+        DingTalk group shows does), the webhook with a bearer token, SMTP without auth."""
+        self.robot = self.apps["robot"] = AppThread(
+            create_robot_app(creds["robot_access_token"], creds["robot_secret"]), host
+        )
+        self.webhook = self.apps["webhook"] = AppThread(
+            create_webhook_app(creds["webhook_token"]), host
+        )
+        self.mail = MailReceiver(host)
+        self.endpoints.update(
+            KPIHUB_ALERT_ROBOT_URL=(
+                f"{self.robot.url}/robot/send?access_token={creds['robot_access_token']}"
+            ),
+            KPIHUB_ALERT_ROBOT_SECRET=creds["robot_secret"],
+            KPIHUB_ALERT_WEBHOOK_URL=f"{self.webhook.url}/hooks/alerts",
+            KPIHUB_ALERT_WEBHOOK_TOKEN=creds["webhook_token"],
+            KPIHUB_ALERT_SMTP_HOST=str(self.mail.host),
+            KPIHUB_ALERT_SMTP_PORT=str(self.mail.port),
+        )
 
     def start(self) -> SandboxServer:
         if self.erp_path is not None:
             self.erp_path.unlink(missing_ok=True)
             write_erp_sqlite(self.world.erp, str(self.erp_path), self.world.end)
+        if self.evaluations_dir is not None:
+            shutil.rmtree(self.evaluations_dir, ignore_errors=True)
+            self.evaluations_dir.mkdir(parents=True)
+            write_evaluation_files(self.world, self.evaluations_dir, self.world.closed_periods)
         for app in self.apps.values():
             app.start()
+        if self.mail is not None:
+            self.mail.start()
+        if "qms" in self.systems:
+            threading.Thread(target=self._warm, name="sandbox-warm-up", daemon=True).start()
         return self
+
+    def _warm(self) -> None:
+        """Generate the QMS months, newest first, while the servers already answer: a
+        10,000-person month takes seconds to generate, which a client's first page request
+        would otherwise wait for (and time out on)."""
+        for period in reversed(self.world.periods):
+            self.world.plant.inspections_on(period_bounds(period)[0])
 
     def stop(self) -> None:
         for app in self.apps.values():
             app.stop()
+        if self.mail is not None:
+            self.mail.stop()
         if self._own_dir is not None:
             self._own_dir.cleanup()
 

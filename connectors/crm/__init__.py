@@ -18,5 +18,6 @@ CONNECTOR = register(
         open=open_crm,
         mapping=MAPPING,
         person_links=person_links,
+        identity_streams=("users",),
     )
 )

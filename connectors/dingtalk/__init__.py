@@ -18,5 +18,6 @@ CONNECTOR = register(
         streams=STREAMS,
         open=open_dingtalk,
         directory=directory,
+        identity_streams=("departments", "users"),
     )
 )

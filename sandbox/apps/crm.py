@@ -225,7 +225,7 @@ def create_crm_app(
         tokens.expire_all()
         return JSONResponse({"expired": True})
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/oauth/token", token, methods=["POST"]),
             Route("/api/v2/{resource}", listing, methods=["GET"]),
@@ -233,3 +233,5 @@ def create_crm_app(
             Route("/_sandbox/tokens/expire", expire, methods=["POST"]),
         ]
     )
+    app.state.tokens = tokens  # fault injection expires them mid-run
+    return app

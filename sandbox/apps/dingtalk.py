@@ -183,7 +183,7 @@ def create_dingtalk_app(
         tokens.expire_all()
         return JSONResponse({"expired": True})
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/gettoken", gettoken, methods=["GET"]),
             Route("/topapi/v2/department/listsub", listsub, methods=["POST"]),
@@ -213,3 +213,5 @@ def create_dingtalk_app(
             Route("/_sandbox/tokens/expire", expire, methods=["POST"]),
         ]
     )
+    app.state.tokens = tokens  # fault injection expires them mid-run
+    return app

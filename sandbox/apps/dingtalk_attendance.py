@@ -89,6 +89,24 @@ class DingTalkAttendance:
     def __init__(self, world: World) -> None:
         self.world = world
         self.by_userid = {e.userid: e for e in world.employees}
+        self._days: dict[date, dict[str, list[dict[str, Any]]]] = {}
+        self._approval_ids: dict[str, Approval] | None = None
+
+    def _office_day(self, day: date) -> dict[str, list[dict[str, Any]]]:
+        """One day's results per office userid, rendered once: a month is asked for in 7-day x
+        50-user chunks, and each chunk must not walk the whole company again."""
+        found = self._days.get(day)
+        if found is None:
+            found = {}
+            people = self.world.company.by_job_number()
+            for record in self.world.attendance.on(day):
+                person = people.get(record.job_number)
+                if person and not person.uses_terminals:
+                    found.setdefault(person.userid, []).extend(
+                        attendance_records(record, person.userid)
+                    )
+            self._days[day] = found
+        return found
 
     def _office_records(
         self, first: date, last: date, userids: list[str]
@@ -97,10 +115,9 @@ class DingTalkAttendance:
         day = first
         while day <= last:
             if period_of(day) in self.world.periods:
-                for record in self.world.attendance.on(day):
-                    person = self.world.employee(record.job_number)
-                    if person and not person.uses_terminals and person.userid in wanted:
-                        yield from attendance_records(record, person.userid)
+                by_user = self._office_day(day)
+                for userid in wanted:
+                    yield from by_user.get(userid, ())
             day += timedelta(days=1)
 
     def attendance_list(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -187,7 +204,11 @@ class DingTalkAttendance:
 
     def get(self, body: dict[str, Any]) -> dict[str, Any]:
         wanted = str(body.get("process_instance_id", ""))
-        approval = next((a for a in self._approvals() if a.instance_id == wanted), None)
+        if self._approval_ids is None:
+            self._approval_ids = {}
+            for each in self._approvals():
+                self._approval_ids.setdefault(each.instance_id, each)
+        approval = self._approval_ids.get(wanted)
         if approval is None:
             raise DingTalkError("40035", "审批实例不存在")
         kind = "事假" if approval.kind == "leave" else "外出"

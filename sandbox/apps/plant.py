@@ -7,6 +7,7 @@ import base64
 import math
 import secrets
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,6 +22,8 @@ from sandbox.plant_data import Inspection
 
 MAX_PAGE_SIZE = 1000
 MAX_PUNCH_LIMIT = 2000
+# Scope key through which fault injection asks for a page shifted by that many items.
+PAGE_SHIFT = "sandbox.page_shift"
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
@@ -48,24 +51,49 @@ def _parse_day(text: str | None) -> date | None:
         return None
 
 
-def served_page(items: list[Any], page: int, size: int, overlap: bool) -> tuple[list[Any], int]:
-    """One page and the total. With ``overlap``, each page starts with the previous page's last
-    item again, as a table that grows while it is paged does (a planted duplicate)."""
-    if not overlap or len(items) <= size:
-        return items[(page - 1) * size : page * size], len(items)
-    if size == 1:
-        return items[page - 1 : page], len(items)
-    total = len(items) + math.ceil((len(items) - size) / (size - 1))
+def page_bounds(count: int, page: int, size: int, overlap: bool) -> tuple[int, int, int]:
+    """Where a page starts and stops in the items, and the total served. With ``overlap``,
+    each page starts with the previous page's last item again, as a table that grows while it
+    is paged does (a planted duplicate)."""
+    if not overlap or count <= size or size == 1:
+        return min(count, (page - 1) * size), min(count, page * size), count
+    total = count + math.ceil((count - size) / (size - 1))
     if page == 1:
-        return items[:size], total
+        return 0, size, total
     start = size + (page - 2) * (size - 1)
-    if start >= len(items):
-        return [], total
-    return [items[start - 1], *items[start : start + size - 1]], total
+    if start >= count:
+        return count, count, total
+    return start - 1, min(count, start + size - 1), total
+
+
+def served_page(
+    items: list[Any], page: int, size: int, overlap: bool, shift: int = 0
+) -> tuple[list[Any], int]:
+    """One page and the total. A ``shift`` of k serves it as if k rows had been inserted before
+    it (k > 0: it starts k items earlier, repeating them) or removed (k < 0: it skips items),
+    with the total moved by k, as a live table does between two page requests."""
+    start, stop, total = page_bounds(len(items), page, size, overlap)
+    if shift and start < len(items):
+        length = stop - start
+        start = min(len(items), max(0, start - shift))
+        stop = min(len(items), start + length)
+        total += shift
+    return items[start:stop], total
 
 
 def create_qms_app(world: World, api_key: str) -> Starlette:
     duplicated = {a.period for a in world.anomalies if a.kind == "duplicate_items"}
+
+    @lru_cache(maxsize=32)
+    def window(first: date, last: date) -> list[Inspection]:
+        """The items inspected from ``first`` to ``last``, kept while it is paged through: a
+        month is generated once, and no page request filters a whole month again."""
+        items: list[Inspection] = []
+        for n in range((last - first).days + 1):
+            day = first + timedelta(days=n)
+            if period_of(day) in world.periods:
+                items.extend(world.plant.inspections_on(day))
+        return items
 
     async def inspections(request: Request) -> JSONResponse:
         if not secrets.compare_digest(request.headers.get("x-api-key", ""), api_key):
@@ -81,19 +109,10 @@ def create_qms_app(world: World, api_key: str) -> Starlette:
             return error(400, "bad_request", "page and page_size must be integers")
         if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
             return error(400, "bad_request", f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
-        items: list[Inspection] = []
-        periods = sorted(
-            {period_of(first + timedelta(days=n)) for n in range((last - first).days + 1)}
-        )
-        for period in periods:
-            if period in world.periods:
-                items.extend(
-                    i
-                    for i in world.plant.inspections(period)
-                    if first <= i.inspected_at.date() <= last
-                )
+        items = window(first, last)
+        periods = {period_of(first + timedelta(days=n)) for n in range((last - first).days + 1)}
         overlap = any(p in duplicated for p in periods)
-        chunk, total = served_page(items, page, size, overlap)
+        chunk, total = served_page(items, page, size, overlap, request.scope.get(PAGE_SHIFT, 0))
         return JSONResponse(
             {
                 "total": total,
@@ -139,13 +158,8 @@ def create_attendance_app(world: World, username: str, password: str) -> Starlet
     def authorised(request: Request) -> bool:
         return secrets.compare_digest(request.headers.get("authorization", ""), expected)
 
-    async def shifts(request: Request) -> JSONResponse:
-        if not authorised(request):
-            return JSONResponse({"error": "unauthorized"}, status_code=401,
-                                headers={"WWW-Authenticate": 'Basic realm="att"'})  # fmt: skip
-        month = request.query_params.get("month", "")
-        if month not in world.periods:
-            return error(400, "bad_request", "month must be YYYY-MM within the kept history")
+    @lru_cache(maxsize=8)
+    def month_shifts(month: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for person in world.employees:
             if not person.uses_terminals:
@@ -160,7 +174,28 @@ def create_attendance_app(world: World, username: str, password: str) -> Starlet
                 else:
                     entry["rest"] = True
                 items.append(entry)
-        return JSONResponse({"month": month, "items": items})
+        return items
+
+    @lru_cache(maxsize=64)
+    def day_punches(day: date) -> list[dict[str, Any]]:
+        """One day's punches, sorted once and kept while the day is paged through."""
+        found: list[dict[str, Any]] = []
+        for record in world.attendance.on(day):
+            person = people[record.job_number]
+            if person.uses_terminals:
+                found.extend(punches_of(record, (person.badge_on(day) or person.current).card_no,
+                                        person.line or ""))  # fmt: skip
+        found.sort(key=lambda p: (p["punch_time"], p["card_no"]))
+        return found
+
+    async def shifts(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401,
+                                headers={"WWW-Authenticate": 'Basic realm="att"'})  # fmt: skip
+        month = request.query_params.get("month", "")
+        if month not in world.periods:
+            return error(400, "bad_request", "month must be YYYY-MM within the kept history")
+        return JSONResponse({"month": month, "items": month_shifts(month)})
 
     async def punches(request: Request) -> JSONResponse:
         if not authorised(request):
@@ -177,13 +212,7 @@ def create_attendance_app(world: World, username: str, password: str) -> Starlet
             return error(400, "bad_request", "offset and limit must be integers")
         if offset < 0 or not 1 <= limit <= MAX_PUNCH_LIMIT:
             return error(400, "bad_request", f"offset >= 0 and 1 <= limit <= {MAX_PUNCH_LIMIT}")
-        found: list[dict[str, Any]] = []
-        for record in world.attendance.on(day):
-            person = people[record.job_number]
-            if person.uses_terminals:
-                found.extend(punches_of(record, (person.badge_on(day) or person.current).card_no,
-                                        person.line or ""))  # fmt: skip
-        found.sort(key=lambda p: (p["punch_time"], p["card_no"]))
+        found = day_punches(day)
         return JSONResponse(
             {"items": found[offset : offset + limit], "has_more": offset + limit < len(found)}
         )

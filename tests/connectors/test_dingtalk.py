@@ -37,11 +37,6 @@ EMPLOYEES = 15
 # attendance results, so attendance starts later than leave and approvals.
 HISTORY_START = date(2026, 5, 1)
 ATTENDANCE_START = AS_OF - timedelta(days=180)
-TWIN_ATTENDANCE_IDS = (
-    "the twin serves id 0/1 for every attendance record: DayRecord.record_id is never set "
-    "(sandbox/attendance_data.py), so distinct punch points share a key"
-)
-
 
 @pytest.fixture(autouse=True)
 def _sandbox_day(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,7 +157,6 @@ def test_attendance_results_are_every_punch_point_of_the_last_180_days(
     assert pages[-1].final and pages[-1].state == {"through": AS_OF.isoformat()}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=TWIN_ATTENDANCE_IDS)
 def test_attendance_record_keys_are_unique(server: SandboxServer) -> None:
     records, _, _ = pull(server, "attendance", {"through": AS_OF.isoformat()})
     assert len({r.record_key for r in records}) == len(records)
@@ -262,10 +256,7 @@ def test_a_later_pull_asks_only_for_the_lookback_window(
     [
         "departments",
         "users",
-        pytest.param(
-            "attendance",
-            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=TWIN_ATTENDANCE_IDS),
-        ),
+        "attendance",
         "leave_status",
         "approvals",
     ],

@@ -12,13 +12,16 @@ def test_definitions_load_with_every_registered_source() -> None:
     defs = build_definitions()
     keys = sorted(spec.key.to_user_string() for spec in defs.resolve_all_asset_specs())
     assert keys == [
-        "crm/orders",
-        "crm/users",
-        "dingtalk/departments",
-        "dingtalk/users",
+        "attendance/punches", "attendance/shifts",
+        "crm/customers", "crm/leads", "crm/orders", "crm/surveys", "crm/users",
+        "dingtalk/approvals", "dingtalk/attendance", "dingtalk/departments",
+        "dingtalk/leave_status", "dingtalk/users",
+        "erp/ar_receipt", "erp/cb_cost", "erp/hr_emp", "erp/prd_instock", "erp/sal_target",
+        "evaluations/evaluations",
         "facts/crm",
+        "qms/inspections",
         "scores",
-    ]
+    ]  # fmt: skip
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey(["scores"])).parent_keys == {dg.AssetKey(["facts", "crm"])}
     assert graph.get(dg.AssetKey(["facts", "crm"])).parent_keys == {
@@ -37,6 +40,15 @@ def test_credentials_are_environment_variables_not_values() -> None:
     assert crm.secret.env_var_name == "KPIHUB_CRM_CLIENT_SECRET"
     dingtalk = defs.resources["dingtalk_source"]
     assert dingtalk.secret.env_var_name == "KPIHUB_DINGTALK_APP_SECRET"
+    # A source without a user name or a secret has none to leak.
+    qms = defs.resources["qms_source"]
+    assert (qms.endpoint.env_var_name, qms.username, qms.secret.env_var_name) == (
+        "KPIHUB_QMS_BASE_URL", "", "KPIHUB_QMS_API_KEY",
+    )  # fmt: skip
+    evaluations = defs.resources["evaluations_source"]
+    assert (evaluations.endpoint.env_var_name, evaluations.username, evaluations.secret) == (
+        "KPIHUB_EVALUATIONS_DIR", "", "",
+    )  # fmt: skip
 
 
 def test_periods_are_shanghai_months() -> None:

@@ -51,6 +51,8 @@ def test_up_writes_endpoints_and_down_removes_them(_isolated_home: Path) -> None
             line.split("=", 1) for line in (_isolated_home / "sources.env").read_text().splitlines()
         )
         assert sorted(env) == [
+            "KPIHUB_ALERT_ROBOT_SECRET", "KPIHUB_ALERT_ROBOT_URL", "KPIHUB_ALERT_SMTP_HOST",
+            "KPIHUB_ALERT_SMTP_PORT", "KPIHUB_ALERT_WEBHOOK_TOKEN", "KPIHUB_ALERT_WEBHOOK_URL",
             "KPIHUB_ATTENDANCE_BASE_URL", "KPIHUB_ATTENDANCE_PASSWORD",
             "KPIHUB_ATTENDANCE_USERNAME", "KPIHUB_CRM_BASE_URL", "KPIHUB_CRM_CLIENT_ID",
             "KPIHUB_CRM_CLIENT_SECRET", "KPIHUB_DINGTALK_APP_KEY", "KPIHUB_DINGTALK_APP_SECRET",

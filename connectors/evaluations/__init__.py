@@ -1,0 +1,24 @@
+"""Manual evaluations: CSV/XLSX files from the evaluation template, dropped into a folder."""
+
+from pathlib import Path
+
+from connectors.evaluations.client import EvaluationsSource
+from connectors.evaluations.streams import STREAMS
+from connectors.registry import Connector, SourceEnv, register
+
+
+def open_evaluations(endpoint: str, _username: str, _secret: str) -> EvaluationsSource:
+    """The endpoint is the folder; a file drop has no credentials."""
+    return EvaluationsSource(Path(endpoint).expanduser())
+
+
+CONNECTOR = register(
+    Connector(
+        name="evaluations",
+        title="Manual evaluations",
+        env=SourceEnv(endpoint="KPIHUB_EVALUATIONS_DIR"),
+        streams=STREAMS,
+        open=open_evaluations,
+        mapping=None,
+    )
+)

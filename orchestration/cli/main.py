@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from orchestration.cli import inspect
+from orchestration.cli import connector, evaluations, inspect
 from orchestration.cli.options import fail, out
 from schemas.settings import get_settings
 
@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The hub and HR stores.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(connector.app, name="connector")
+app.add_typer(evaluations.app, name="evaluations")
 
 console = out
 
@@ -66,6 +68,13 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the sandbox company.")] = 42,
     employees: Annotated[int, typer.Option(help="Employees in the sandbox company.")] = 200,
     periods: Annotated[int, typer.Option(help="Closed months to score.")] = 3,
+    faults: Annotated[
+        str,
+        typer.Option(
+            help="Sandbox fault profile none | flaky | hostile, with per-system overrides: "
+            "'hostile,crm=none'."
+        ),
+    ] = "none",
 ) -> None:
     """Run the whole flow against the sandbox: pull, normalise, score, publish, trace."""
     from orchestration.demo import run_demo
@@ -74,7 +83,15 @@ def demo(
         raise fail("--periods must be between 1 and 6 (the sandbox keeps six closed months)")
     if employees < 1:
         raise fail("--employees must be at least 1")
-    raise typer.Exit(run_demo(console, seed=seed, employees=employees, periods=periods))
+    from sandbox.faults import FaultPlan
+
+    try:
+        FaultPlan.parse(faults)
+    except ValueError as exc:
+        raise fail(f"--faults: {exc}") from None
+    raise typer.Exit(
+        run_demo(console, seed=seed, employees=employees, periods=periods, faults=faults)
+    )
 
 
 @app.command()

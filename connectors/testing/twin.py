@@ -1,0 +1,50 @@
+"""Running the kit against a connector's sandbox twin: a tiny company, the day pinned to the
+company's own day, and the same twin started again under a fault profile.
+
+The sandbox is imported only here, inside the functions, because product code never depends on
+it; a production install without the sandbox can still check a configured endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date
+
+from connectors.registry import Connector
+from connectors.testing.run import ContractRun
+
+SEED = 7
+EMPLOYEES = 16
+AS_OF = date(2026, 11, 22)
+
+
+def start_twin(
+    connector: Connector, faults: str = "none", *, seed: int = SEED, employees: int = EMPLOYEES
+) -> AbstractContextManager[Mapping[str, str]]:
+    """The connector's twin over a freshly generated (deterministic) tiny company."""
+    from sandbox.model import generate_world
+    from sandbox.twins import start_twin as start
+
+    return start(connector.name, generate_world(seed, employees, AS_OF), faults)
+
+
+@contextmanager
+def twin_run(
+    connector: Connector, faults: str = "hostile", *, seed: int = SEED, employees: int = EMPLOYEES
+) -> Iterator[ContractRun]:
+    """A contract run against the clean twin; ``faults`` other than ``none`` adds the check that
+    the same twin under that profile lands exactly the same versions."""
+    with start_twin(connector, "none", seed=seed, employees=employees) as environ:
+
+        def faulty() -> AbstractContextManager[Mapping[str, str]]:
+            return start_twin(connector, faults, seed=seed, employees=employees)
+
+        yield ContractRun(
+            connector,
+            dict(environ),
+            today=AS_OF,
+            faults=faults,
+            faulty=None if faults == "none" else faulty,
+            faulty_missing="no fault profile asked for",
+        )

@@ -88,6 +88,8 @@ def run_demo(
     last_period = closed_periods(periods)[-1]
     with SandboxServer(world, faults=faults) as server:
         os.environ.update(server.endpoints)
+        # A first pull fetches the months the demo scores, not the sandbox's whole half-year.
+        os.environ.setdefault("KPIHUB_HISTORY_MONTHS", str(periods))
         defs = build_definitions()
         instance = dg.DagsterInstance.get()
         sync = defs.resolve_job_def("sync_sources").execute_in_process(

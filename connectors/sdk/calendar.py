@@ -3,7 +3,8 @@
 Such sources are asked for days, not for "changed since": a first pull starts at the beginning of
 the history the hub keeps, later pulls restart a few days before the last day pulled so that late
 corrections are seen, and the pull ends today in Asia/Shanghai. ``KPIHUB_TODAY`` (YYYY-MM-DD)
-replays the hub as of another day, for backfills and for tests against a fixed sandbox company.
+replays the hub as of another day, for backfills and for tests against a fixed sandbox company;
+``KPIHUB_HISTORY_MONTHS`` says how far back a first pull goes.
 """
 
 from __future__ import annotations
@@ -31,8 +32,21 @@ def today_local() -> date:
     return now_utc().astimezone(SHANGHAI).date()
 
 
-def history_start(today: date, months: int = HISTORY_MONTHS) -> date:
-    """The first day of the month ``months`` before today's month."""
+def history_months() -> int:
+    """How many months before the current one a first pull goes back: ``KPIHUB_HISTORY_MONTHS``
+    or six, the history the scoring of a half-year needs."""
+    override = os.environ.get("KPIHUB_HISTORY_MONTHS", "").strip()
+    if not override:
+        return HISTORY_MONTHS
+    if not override.isdigit():
+        msg = f"KPIHUB_HISTORY_MONTHS={override!r} is not a whole number of months"
+        raise ValueError(msg)
+    return int(override)
+
+
+def history_start(today: date, months: int | None = None) -> date:
+    """The first day of the month ``months`` (default: ``history_months()``) before today's."""
+    months = history_months() if months is None else months
     index = today.year * 12 + today.month - 1 - months
     return date(index // 12, index % 12 + 1, 1)
 

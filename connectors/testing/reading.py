@@ -32,21 +32,29 @@ class ReadOutcome:
         return {r.record_key: r.payload_sha256 for r in self.records}
 
 
+# The kit needs a month boundary and a lookback to check, not half a year of history: one
+# closed month keeps every check meaningful and the hostile runs short.
+KIT_HISTORY_MONTHS = "1"
+
+
 @contextmanager
 def pinned_today(day: date | None) -> Iterator[None]:
-    """Date-windowed streams end their pull at ``KPIHUB_TODAY``; pin it to the twin's day."""
+    """Date-windowed streams end their pull at ``KPIHUB_TODAY``; pin it to the twin's day, and
+    start their first pull one closed month back."""
     if day is None:
         yield
         return
-    before = os.environ.get("KPIHUB_TODAY")
-    os.environ["KPIHUB_TODAY"] = day.isoformat()
+    pinned = {"KPIHUB_TODAY": day.isoformat(), "KPIHUB_HISTORY_MONTHS": KIT_HISTORY_MONTHS}
+    before = {name: os.environ.get(name) for name in pinned}
+    os.environ.update(pinned)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop("KPIHUB_TODAY", None)
-        else:
-            os.environ["KPIHUB_TODAY"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def read_stream(

@@ -38,6 +38,7 @@ EMPLOYEES = 15
 HISTORY_START = date(2026, 5, 1)
 ATTENDANCE_START = AS_OF - timedelta(days=180)
 
+
 @pytest.fixture(autouse=True)
 def _sandbox_day(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KPIHUB_TODAY", AS_OF.isoformat())

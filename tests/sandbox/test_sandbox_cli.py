@@ -56,9 +56,10 @@ def test_up_writes_endpoints_and_down_removes_them(_isolated_home: Path) -> None
             "KPIHUB_ATTENDANCE_BASE_URL", "KPIHUB_ATTENDANCE_PASSWORD",
             "KPIHUB_ATTENDANCE_USERNAME", "KPIHUB_CRM_BASE_URL", "KPIHUB_CRM_CLIENT_ID",
             "KPIHUB_CRM_CLIENT_SECRET", "KPIHUB_DINGTALK_APP_KEY", "KPIHUB_DINGTALK_APP_SECRET",
-            "KPIHUB_DINGTALK_BASE_URL", "KPIHUB_ERP_ODBC", "KPIHUB_QMS_API_KEY",
-            "KPIHUB_QMS_BASE_URL",
+            "KPIHUB_DINGTALK_BASE_URL", "KPIHUB_ERP_ODBC", "KPIHUB_EVALUATIONS_DIR",
+            "KPIHUB_QMS_API_KEY", "KPIHUB_QMS_BASE_URL",
         ]  # fmt: skip
+        assert env["KPIHUB_EVALUATIONS_DIR"] == str(_isolated_home / "sandbox" / "evaluations")
         assert env["KPIHUB_ERP_ODBC"] == (
             f"DRIVER=SQLite3;Database={_isolated_home / 'sandbox' / 'erp-4-15.db'}"
         )

@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from connectors.sdk import HttpSource, Rejected, Stream
+from connectors.sdk.stream import schema_mismatch
 from schemas.envelope import RawRecord
 
 SHIFT_KEY = ("card_no", "date")
@@ -61,14 +60,10 @@ def wrap_keyed(
             detail = f"record has no {', '.join(repr(m) for m in missing)}"
             rejected.append(Rejected(item, "missing_record_key", detail))
             continue
-        if stream.record_schema is not None:
-            try:
-                stream.record_schema.model_validate(item)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                rejected.append(Rejected(item, "schema_mismatch", f"{where}: {first['msg']}"))
-                continue
+        mismatch = schema_mismatch(stream, item)
+        if mismatch is not None:
+            rejected.append(mismatch)
+            continue
         records.append(
             RawRecord.wrap(
                 source=source.name,

@@ -9,13 +9,12 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from connectors.sdk.errors import AuthError, ConnectorError, RetryableError, StreamError
 from connectors.sdk.paginators import PaginationError
 from connectors.sdk.rate import RateBudget
 from connectors.sdk.retry import RetryPolicy, parse_retry_after
-from connectors.sdk.stream import Page, Rejected, Stream
+from connectors.sdk.stream import Page, Rejected, Stream, schema_mismatch
 from connectors.sdk.timeparse import parse_instant
 from schemas.envelope import RawRecord
 
@@ -139,14 +138,10 @@ def wrap_records(
                 Rejected(item, "missing_record_key", f"record has no {stream.record_key!r}")
             )
             continue
-        if stream.record_schema is not None:
-            try:
-                stream.record_schema.model_validate(item)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                rejected.append(Rejected(item, "schema_mismatch", f"{where}: {first['msg']}"))
-                continue
+        mismatch = schema_mismatch(stream, item)
+        if mismatch is not None:
+            rejected.append(mismatch)
+            continue
         updated = item.get(updated_field) if updated_field else None
         records.append(
             RawRecord.wrap(

@@ -23,7 +23,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import pyodbc
-from pydantic import ValidationError
 
 from connectors.sdk.errors import (
     AuthError,
@@ -33,7 +32,7 @@ from connectors.sdk.errors import (
     redact,
 )
 from connectors.sdk.retry import RetryPolicy
-from connectors.sdk.stream import Page, Rejected, Stream
+from connectors.sdk.stream import Page, Rejected, Stream, schema_mismatch
 from connectors.sdk.timeparse import SHANGHAI, now_utc, parse_instant
 from schemas.envelope import RawRecord
 
@@ -431,14 +430,10 @@ def _wrap(
             detail = f"a key part contains {KEY_SEPARATOR!r}: {texts!r}"
             rejected.append(Rejected(payload, "ambiguous_record_key", detail))
             continue
-        if stream.record_schema is not None:
-            try:
-                stream.record_schema.model_validate(payload)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                rejected.append(Rejected(payload, "schema_mismatch", f"{where}: {first['msg']}"))
-                continue
+        mismatch = schema_mismatch(stream, payload)
+        if mismatch is not None:
+            rejected.append(mismatch)
+            continue
         mark = _moment(payload.get(stream.cursor_field)) if stream.cursor_field else None
         if mark is not None and (newest is None or mark > newest):
             newest = mark

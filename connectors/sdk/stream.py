@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from connectors.sdk.paginators import NoPaginator, Paginator
 from schemas.envelope import RawRecord
@@ -83,3 +83,20 @@ class Stream:
     @property
     def from_database(self) -> bool:
         return self.table is not None or self.query is not None
+
+
+def schema_mismatch(stream: Stream, payload: dict[str, Any]) -> Rejected | None:
+    """Why ``payload`` does not match the stream's declared schema, or None when it does.
+
+    Every engine sets such a record aside the same way, so quarantine reads alike whichever
+    transport brought it.
+    """
+    if stream.record_schema is None:
+        return None
+    try:
+        stream.record_schema.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return Rejected(payload, "schema_mismatch", f"{where}: {first['msg']}")
+    return None

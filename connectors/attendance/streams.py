@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from connectors.attendance.keys import PUNCH_KEY, SHIFT_KEY, composite_key, wrap_keyed
@@ -60,7 +60,14 @@ def read_shifts(
             stream=stream.name,
             page=number,
         )
-        items = _items(source, stream, body, number, f"month {month}")
+        # A month is asked for whole; only the days of the range are landed, so a re-read
+        # restarts exactly ``lookback`` days back, as for every other windowed stream.
+        items = [
+            item
+            for item in _items(source, stream, body, number, f"month {month}")
+            if not isinstance(item, dict)
+            or first.isoformat() <= str(item.get("date", "")) <= last.isoformat()
+        ]
         records, rejected = wrap_keyed(source, stream, items, SHIFT_KEY, now_utc())
         yield Page(number=number, records=records, state={}, rejected=rejected)
     yield Page(number=number + 1, records=[], state={THROUGH: last.isoformat()}, final=True)
@@ -112,6 +119,8 @@ SHIFTS = Stream(
     path="/att/api/shifts",
     record_key="+".join(SHIFT_KEY),
     record_path="items",
+    window_field="date",
+    lookback=timedelta(days=LOOKBACK_DAYS),
     record_schema=Shift,
     reader=read_shifts,
 )
@@ -124,6 +133,8 @@ PUNCHES = Stream(
     paginator=OffsetPaginator(
         offset_param="offset", limit_param="limit", limit=PUNCH_LIMIT, has_more_field="has_more"
     ),
+    window_field="punch_time",
+    lookback=timedelta(days=LOOKBACK_DAYS),
     record_schema=Punch,
     reader=read_punches,
 )

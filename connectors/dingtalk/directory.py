@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from connectors.dingtalk.envelope import as_bool
+from connectors.dingtalk.records import Department, DirectoryUser
 from connectors.registry import DirectoryEntry, RecordReader
 from connectors.sdk import HttpSource, Page, Stream
 from connectors.sdk.http import wrap_records
@@ -137,6 +138,8 @@ def directory(records: RecordReader) -> Iterator[DirectoryEntry]:
 
 
 STREAMS = (
-    Stream(name="departments", record_key="dept_id", reader=read_departments),
-    Stream(name="users", record_key="userid", reader=read_users),
+    Stream(
+        name="departments", record_key="dept_id", record_schema=Department, reader=read_departments
+    ),
+    Stream(name="users", record_key="userid", record_schema=DirectoryUser, reader=read_users),
 )

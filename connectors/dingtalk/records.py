@@ -14,6 +14,24 @@ class DingTalkRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class Department(DingTalkRecord):
+    """One department of department/listsub; the root's children have ``parent_id`` 1."""
+
+    dept_id: int
+    name: str
+    parent_id: int | None = None
+
+
+class DirectoryUser(DingTalkRecord):
+    """One member of user/list: the employee master's job number lives here."""
+
+    userid: str
+    name: str
+    job_number: str | None = None
+    dept_id_list: list[int] = []
+    active: bool | None = None
+
+
 class AttendanceResult(DingTalkRecord):
     """One scheduled punch point of attendance/list, missed ones (``NotSigned``) included."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from connectors.qms.records import Inspection
@@ -73,6 +73,8 @@ INSPECTIONS = Stream(
         record_key="inspection_id", items_path="items", page_size=PAGE_SIZE
     ),
     updated_field="inspected_at",
+    window_field="inspected_at",
+    lookback=timedelta(days=LOOKBACK_DAYS),
     record_schema=Inspection,
     reader=read_inspections,
 )

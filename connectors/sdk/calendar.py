@@ -55,13 +55,14 @@ def pull_range(
     state: Mapping[str, Any] | None, lookback_days: int, today: date | None = None
 ) -> tuple[date, date]:
     """Days to pull (inclusive): from history start, or from ``lookback_days`` before the last
-    day a previous pull went through, up to today."""
+    day a previous pull went through, up to today. A state ahead of today (a clock that was
+    wrong, a replay with ``KPIHUB_TODAY``) gives an empty range: start after end."""
     end = today or today_local()
     start = history_start(end)
     through = (state or {}).get(THROUGH)
     if through:
         start = max(start, date.fromisoformat(str(through)) - timedelta(days=lookback_days))
-    return min(start, end), end
+    return start, end
 
 
 def windows(start: date, end: date, days: int) -> Iterator[tuple[date, date]]:

@@ -66,6 +66,9 @@ class Stream:
     cursor_param: str | None = None
     lookback: timedelta = timedelta(0)
     updated_field: str | None = None
+    window_field: str | None = None
+    """For a date-windowed stream: the field that places a record in a day (``workDate``,
+    ``punch_time``), so that what a re-read from ``lookback`` days back returns can be checked."""
     record_schema: type[BaseModel] | None = None
     reader: Reader | None = None
     table: str | None = None

@@ -3,7 +3,8 @@
 Two kinds of incremental state carry time: a cursor stream commits ``watermark`` (an instant) and
 asks for records changed since it minus ``lookback``; a date-windowed stream commits ``through``
 (the last day pulled) and restarts ``lookback`` before it. Either way the kit needs each record's
-time, which the declaration names: ``cursor_field``, else ``updated_field``, else the envelope's
+time, which the declaration names: ``cursor_field``, else ``window_field``, else ``updated_field``,
+else the envelope's
 ``source_updated_at``. Any other state is a ledger the source keeps (e.g. the hashes of the files
 it imported); read again from it, an unchanged source must return nothing at all.
 """
@@ -47,7 +48,7 @@ def restart_point(stream: Stream, state: Mapping[str, Any]) -> Restart:
 
 
 def time_field(stream: Stream) -> str | None:
-    return stream.cursor_field or stream.updated_field
+    return stream.cursor_field or stream.window_field or stream.updated_field
 
 
 def record_time(stream: Stream, record: RawRecord) -> datetime | None:

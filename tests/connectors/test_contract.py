@@ -15,16 +15,7 @@ from connectors.registry import discover
 from connectors.testing.suite import Case, ContractRuns, assert_contract, contract_cases
 
 # Connectors still being built; each entry names the defect the kit found.
-KNOWN_DEFECTS: dict[Case, str] = {
-    ("attendance", "incremental", "shifts"): "shifts declares no updated_field/cursor_field",
-    ("attendance", "future_state", "shifts"): "a future 'through' still pulls today's shifts",
-    ("attendance", "incremental", "punches"): "punches declares no updated_field/cursor_field",
-    ("dingtalk", "schema", "departments"): "departments declares no record_schema",
-    ("dingtalk", "schema", "users"): "users declares no record_schema",
-    ("dingtalk", "incremental", "attendance"): "attendance declares no updated_field",
-    ("dingtalk", "incremental", "leave_status"): "leave_status declares no updated_field",
-    ("qms", "incremental", "inspections"): "re-reads 3 days but declares a shorter lookback",
-}
+KNOWN_DEFECTS: dict[Case, str] = {}
 
 
 @pytest.fixture(scope="module")

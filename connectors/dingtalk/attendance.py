@@ -13,8 +13,9 @@ landing drops the versions it already has.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from connectors.dingtalk.days import batches, day_range, end_ms, epoch_ms, through, work_date
@@ -54,40 +55,75 @@ def _result_of(source: HttpSource, stream: Stream, page: int, body: Any) -> dict
     return result
 
 
-def read_attendance(
-    source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
-) -> Iterator[Page]:
-    start, end = day_range(state, keeps_days=KEEPS_DAYS)
-    users = user_ids(source, stream.name)
-    kept = dict(state or {})
+# One page's records and whether DingTalk says more follow, read from its body.
+PageOf = Callable[[int, Any], tuple[list[Any], bool]]
+# The request body for one window, one batch of users and one offset.
+RequestOf = Callable[[date, date, tuple[str, ...], int], dict[str, Any]]
+
+
+def _pages_over_windows(
+    source: HttpSource,
+    stream: Stream,
+    path: str,
+    spans: Iterable[tuple[date, date]],
+    users: list[str],
+    users_per_request: int,
+    request_of: RequestOf,
+    page_of: PageOf,
+    more_flag: str,
+) -> Iterator[tuple[int, list[Any]]]:
+    """Every window x batch of users, each paged by offset until DingTalk says no more: numbered
+    pages of raw items. A page flagged as followed by more but empty would page forever: error."""
     number = 0
-    for first, last in windows(start, end, WINDOW_DAYS):
-        for batch in batches(users, USERS_PER_REQUEST):
+    for first, last in spans:
+        for batch in batches(users, users_per_request):
             offset = 0
             while True:
                 number += 1
                 body = source.request_json(
                     "POST",
-                    "/attendance/list",
-                    body={
-                        "workDateFrom": work_date(first),
-                        "workDateTo": work_date(last),
-                        "userIdList": list(batch),
-                        "offset": offset,
-                        "limit": PAGE_LIMIT,
-                    },
+                    path,
+                    body=request_of(first, last, tuple(batch), offset),
                     stream=stream.name,
                     page=number,
                 )
-                items = _records_of(source, stream, number, body.get("recordresult"))
-                records, rejected = wrap_records(source, stream, items, now_utc())
-                yield Page(number=number, records=records, state=kept, rejected=rejected)
-                if not as_bool(body.get("hasMore")):
+                items, more = page_of(number, body)
+                yield number, items
+                if not more:
                     break
                 if not items:
-                    reason = "hasMore is true but the page is empty; paging would not end"
+                    reason = f"{more_flag} is true but the page is empty; paging would not end"
                     raise StreamError(source.name, stream.name, number, reason)
                 offset += len(items)
+
+
+def read_attendance(
+    source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
+) -> Iterator[Page]:
+    start, end = day_range(state, keeps_days=KEEPS_DAYS)
+
+    def request_of(first: date, last: date, batch: tuple[str, ...], offset: int) -> dict[str, Any]:
+        return {
+            "workDateFrom": work_date(first),
+            "workDateTo": work_date(last),
+            "userIdList": list(batch),
+            "offset": offset,
+            "limit": PAGE_LIMIT,
+        }
+
+    def page_of(number: int, body: Any) -> tuple[list[Any], bool]:
+        items = _records_of(source, stream, number, body.get("recordresult"))
+        return items, as_bool(body.get("hasMore"))
+
+    users = user_ids(source, stream.name)
+    kept = dict(state or {})
+    number = 0
+    for number, items in _pages_over_windows(
+        source, stream, "/attendance/list", windows(start, end, WINDOW_DAYS),
+        users, USERS_PER_REQUEST, request_of, page_of, "hasMore",
+    ):  # fmt: skip
+        records, rejected = wrap_records(source, stream, items, now_utc())
+        yield Page(number=number, records=records, state=kept, rejected=rejected)
     yield Page(number=number + 1, records=[], state=through(end), final=True)
 
 
@@ -115,35 +151,29 @@ def read_leave_status(
     source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
 ) -> Iterator[Page]:
     start, end = day_range(state)
+
+    def request_of(first: date, last: date, batch: tuple[str, ...], offset: int) -> dict[str, Any]:
+        return {
+            "userid_list": ",".join(batch),
+            "start_time": epoch_ms(first),
+            "end_time": end_ms(last),
+            "offset": offset,
+            "size": LEAVE_PAGE_SIZE,
+        }
+
+    def page_of(number: int, body: Any) -> tuple[list[Any], bool]:
+        result = _result_of(source, stream, number, body)
+        items = _records_of(source, stream, number, result.get("leave_status"))
+        return items, as_bool(result.get("has_more"))
+
     users = user_ids(source, stream.name)
     kept = dict(state or {})
     number = 0
-    for first, last in windows(start, end, LEAVE_WINDOW_DAYS):
-        for batch in batches(users, LEAVE_USERS_PER_REQUEST):
-            offset = 0
-            while True:
-                number += 1
-                body = source.request_json(
-                    "POST",
-                    "/topapi/attendance/getleavestatus",
-                    body={
-                        "userid_list": ",".join(batch),
-                        "start_time": epoch_ms(first),
-                        "end_time": end_ms(last),
-                        "offset": offset,
-                        "size": LEAVE_PAGE_SIZE,
-                    },
-                    stream=stream.name,
-                    page=number,
-                )
-                result = _result_of(source, stream, number, body)
-                items = _records_of(source, stream, number, result.get("leave_status"))
-                records, rejected = wrap_leaves(source, stream, items)
-                yield Page(number=number, records=records, state=kept, rejected=rejected)
-                if not as_bool(result.get("has_more")):
-                    break
-                if not items:
-                    reason = "has_more is true but the page is empty; paging would not end"
-                    raise StreamError(source.name, stream.name, number, reason)
-                offset += len(items)
+    for number, items in _pages_over_windows(
+        source, stream, "/topapi/attendance/getleavestatus",
+        windows(start, end, LEAVE_WINDOW_DAYS), users, LEAVE_USERS_PER_REQUEST,
+        request_of, page_of, "has_more",
+    ):  # fmt: skip
+        records, rejected = wrap_leaves(source, stream, items)
+        yield Page(number=number, records=records, state=kept, rejected=rejected)
     yield Page(number=number + 1, records=[], state=through(end), final=True)

@@ -4,7 +4,7 @@ direct members. A person in two departments is listed twice by DingTalk and land
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from connectors.dingtalk.envelope import as_bool
@@ -43,15 +43,23 @@ def walk_departments(source: HttpSource, stream_name: str) -> Iterator[list[dict
         yield children
 
 
+def snapshot_pages(
+    source: HttpSource, stream: Stream, lists: Iterable[list[Any]]
+) -> Iterator[Page]:
+    """The directory is read whole every time (it has no change feed): one page per list it
+    walked, no state to carry, a final page that closes the read."""
+    number = 0
+    for items in lists:
+        number += 1
+        records, rejected = wrap_records(source, stream, items, now_utc())
+        yield Page(number=number, records=records, state={}, rejected=rejected)
+    yield Page(number=number + 1, records=[], state={}, final=True)
+
+
 def read_departments(
     source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
 ) -> Iterator[Page]:
-    number = 0
-    for children in walk_departments(source, stream.name):
-        number += 1
-        records, rejected = wrap_records(source, stream, children, now_utc())
-        yield Page(number=number, records=records, state={}, rejected=rejected)
-    yield Page(number=number + 1, records=[], state={}, final=True)
+    return snapshot_pages(source, stream, walk_departments(source, stream.name))
 
 
 def walk_users(source: HttpSource, stream_name: str) -> Iterator[list[Any]]:
@@ -102,12 +110,7 @@ def user_ids(source: HttpSource, stream_name: str) -> list[str]:
 def read_users(
     source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
 ) -> Iterator[Page]:
-    number = 0
-    for users in walk_users(source, stream.name):
-        number += 1
-        records, rejected = wrap_records(source, stream, users, now_utc())
-        yield Page(number=number, records=records, state={}, rejected=rejected)
-    yield Page(number=number + 1, records=[], state={}, final=True)
+    return snapshot_pages(source, stream, walk_users(source, stream.name))
 
 
 def directory(records: RecordReader) -> Iterator[DirectoryEntry]:

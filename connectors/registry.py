@@ -7,11 +7,12 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol
 
 from connectors.sdk.source import SourceClient
 from connectors.sdk.stream import Stream
-from schemas.facts import PersonRef, QuarantinedRecord, SourceFact
+from schemas.facts import Observation, PersonRef, QuarantinedRecord
 
 
 @dataclass(frozen=True)
@@ -51,34 +52,53 @@ class HeadRecord:
 
 
 class RecordReader(Protocol):
-    """Read access to the current landed records of this source's streams."""
+    """Read access to the current landed records of this source's streams, and of another
+    source's streams a mapping declares in ``FactMapping.reads`` (``source`` names it)."""
 
-    def heads(self, stream: str) -> Iterable[HeadRecord]: ...
+    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]: ...
 
 
 @dataclass(frozen=True)
 class MappingResult:
-    facts: list[SourceFact]
+    observations: list[Observation]
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class FactMapping:
-    """Raw -> KPI facts for one period, keyed by this system's person ids."""
+    """Raw -> KPI observations for one period, keyed by this system's person ids.
+
+    ``reads`` names other sources' streams as ``source/stream`` (attendance terminals read
+    DingTalk's approved leave); the fact asset depends on them as on its own ``streams``.
+    """
 
     kpi_codes: tuple[str, ...]
     streams: tuple[str, ...]
     run: Callable[[str, RecordReader], MappingResult]
+    reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class PersonLink:
-    """What a source knows that links its person id to a job number or an e-mail address."""
+    """What a source knows that links its person id to a job number or an e-mail address.
+
+    A link may hold only for a time (a badge handed to a new hire): ``valid_from`` is the first
+    local day it holds, ``valid_until`` the first day it no longer does; ``None`` is open-ended.
+    """
 
     person: PersonRef
     job_number: str | None
     email: str | None
     version_id: int
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    def holds_on(self, day: date | None) -> bool:
+        if day is None:
+            return self.valid_until is None
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day < self.valid_until
+        )
 
 
 @dataclass(frozen=True)

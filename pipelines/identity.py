@@ -1,8 +1,10 @@
 """Identity resolution: every system's person id -> the job number.
 
-The directory (DingTalk, later also ERP's HR_EMP) is the employee master. Other systems link their
-ids to it by a job number they carry or, failing that, by e-mail. A person who cannot be resolved,
-or who matches more than one employee, is never guessed: their records go to quarantine.
+The directories (DingTalk's and the ERP's HR_EMP) are the employee master. Other systems link their
+ids to it by a job number they carry or, failing that, by e-mail; badges and cards link through
+the ERP for the days they were held, so a badge handed to a new hire mid-month resolves by date.
+A person who cannot be resolved, or who matches more than one employee, is never guessed: their
+records go to quarantine.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +32,7 @@ class Unresolved:
 @dataclass
 class IdentityResolver:
     employees: dict[str, DirectoryEntry]
-    links: dict[PersonRef, PersonLink] = field(default_factory=dict)
+    links: dict[PersonRef, list[PersonLink]] = field(default_factory=dict)
     by_email: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
@@ -37,15 +40,20 @@ class IdentityResolver:
         cls, directory: Iterable[DirectoryEntry], links: Iterable[PersonLink]
     ) -> IdentityResolver:
         employees: dict[str, DirectoryEntry] = {}
+        linked: dict[PersonRef, list[PersonLink]] = defaultdict(list)
         for entry in directory:
             employees.setdefault(entry.job_number, entry)
+            # A directory's own id (a DingTalk userid) resolves to the job number it lists.
+            linked[entry.person].append(PersonLink(entry.person, entry.job_number, None, 0))
+        for link in links:
+            linked[link.person].append(link)
         by_email: dict[str, list[str]] = defaultdict(list)
         for entry in employees.values():
             if entry.email:
                 by_email[entry.email.strip().lower()].append(entry.job_number)
         return cls(
             employees=employees,
-            links={link.person: link for link in links},
+            links={person: _distinct(found) for person, found in linked.items()},
             by_email=dict(by_email),
         )
 
@@ -64,18 +72,30 @@ class IdentityResolver:
     def employee(self, job_number: str) -> DirectoryEntry | None:
         return self.employees.get(job_number)
 
-    def resolve(self, person: PersonRef) -> str | Unresolved:
-        """The job number of ``person``, or why there is none."""
+    def resolve(self, person: PersonRef, on: date | None = None) -> str | Unresolved:
+        """The job number of ``person`` (on day ``on`` for ids held for a time), or why there
+        is none."""
         if person.system in DIRECT_SYSTEMS:
             if person.person_id in self.employees:
                 return person.person_id
             return Unresolved(
                 "unknown_job_number", f"job number {person.person_id} is not in the directory"
             )
-        link = self.links.get(person)
-        who = f"{person.system} person {person.person_id}"
-        if link is None:
-            return Unresolved("unknown_person", f"{who} is not in the {person.system} user list")
+        found = self.links.get(person)
+        who = f"{person.system} {person.person_id}"
+        if not found:
+            return Unresolved("unknown_person", f"{who} is not known to any directory")
+        holding = [link for link in found if link.holds_on(on)]
+        when = f" on {on.isoformat()}" if on else ""
+        if not holding:
+            return Unresolved("unknown_person", f"{who} was held by nobody{when}")
+        owners = sorted({link.job_number or link.email or "?" for link in holding})
+        if len(owners) > 1:
+            return Unresolved(
+                "ambiguous_person",
+                f"{who} is held by {len(owners)} people{when}: {', '.join(owners)}",
+            )
+        link = holding[0]
         if link.job_number:
             if link.job_number in self.employees:
                 return link.job_number
@@ -98,3 +118,11 @@ class IdentityResolver:
             f"{who}: e-mail {link.email} matches {len(matches)} employees "
             f"({', '.join(sorted(matches))})",
         )
+
+
+def _distinct(links: list[PersonLink]) -> list[PersonLink]:
+    """The same link stated twice (a badge in HR_EMP and in its history) counts once."""
+    seen: dict[tuple[str | None, str | None, date | None, date | None], PersonLink] = {}
+    for link in links:
+        seen.setdefault((link.job_number, link.email, link.valid_from, link.valid_until), link)
+    return list(seen.values())

@@ -1,22 +1,25 @@
-"""The normalisation runner: a source's mapping turns its landed records into facts keyed by its
-own person ids; identity resolution turns those into job numbers; the facts are versioned."""
+"""The normalisation runner: a source's mapping turns its landed records into observations keyed
+by its own person ids; identity resolution turns those into job numbers; the catalog's aggregation
+combines them into one fact per job number and KPI; the facts are versioned."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.registry import Connector
+from pipelines.combine import Tally
 from pipelines.facts import FactStats, save_facts
 from pipelines.identity import IdentityResolver, Unresolved
 from pipelines.quarantine import record_quarantine_finding, save_quarantine
 from pipelines.reader import StoreReader
-from schemas.facts import Fact, QuarantinedRecord, SourceFact
+from schemas.catalog import Catalog, CatalogError, load_catalog
+from schemas.facts import Fact, Observation, PersonRef, QuarantinedRecord
 from schemas.tables import RawRecordVersion
 
 
@@ -44,52 +47,67 @@ def _record_refs(session: Session, version_ids: list[int]) -> dict[int, tuple[st
 
 
 def resolve_facts(
-    session: Session, source: str, facts: list[SourceFact], resolver: IdentityResolver
+    session: Session,
+    source: str,
+    period: str,
+    observations: list[Observation],
+    resolver: IdentityResolver,
+    catalog: Catalog,
 ) -> tuple[list[Fact], list[QuarantinedRecord], int]:
     """Job-number facts, the quarantined input records of unresolved people, and how many
-    unresolved people had no records at all (a zero fact for an unknown account)."""
-    merged: dict[tuple[str, str], tuple[Decimal, set[int], str]] = {}
-    unresolved: list[tuple[SourceFact, Unresolved]] = []
+    unresolved people had no records at all (a zero for an unknown account)."""
+    tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
+    unresolved: dict[int, Unresolved] = {}
     without_records = 0
-    for fact in facts:
-        outcome = resolver.resolve(fact.person)
+    outcomes: dict[tuple[PersonRef, date | None], str | Unresolved] = {}
+    for observation in observations:
+        ref = (observation.person, observation.on)
+        outcome = outcomes.get(ref)
+        if outcome is None:
+            outcome = outcomes[ref] = resolver.resolve(observation.person, observation.on)
         if isinstance(outcome, Unresolved):
-            if fact.inputs:
-                unresolved.append((fact, outcome))
-            else:
+            if not observation.inputs:
                 without_records += 1
+            for version_id in observation.inputs:
+                unresolved.setdefault(version_id, outcome)
             continue
-        ref = (outcome, fact.kpi_code)
-        value, inputs, unit = merged.get(ref, (Decimal(0), set(), fact.unit))
-        # Two accounts of one person in the same system add up (their orders are all theirs).
-        merged[ref] = (value + fact.value, inputs | set(fact.inputs), unit)
-    refs = _record_refs(session, sorted({v for f, _ in unresolved for v in f.inputs}))
+        # Two ids of one person (two CRM accounts, a new badge) add up: all of it is theirs.
+        tallies[(outcome, observation.kpi_code)].add(observation)
+    # A record shared by a resolved person (a customer of two carers) is not quarantined.
+    for tally in tallies.values():
+        for version_id in tally.inputs & unresolved.keys():
+            del unresolved[version_id]
+    refs = _record_refs(session, sorted(unresolved))
     quarantined = [
         QuarantinedRecord(
             source=source,
             stream=refs[version_id][0],
             record_key=refs[version_id][1],
             raw_version_id=version_id,
-            period=fact.period,
+            period=period,
             reason=why.reason,
             detail=why.detail,
         )
-        for fact, why in unresolved
-        for version_id in fact.inputs
+        for version_id, why in sorted(unresolved.items())
         if version_id in refs
     ]
-    resolved = [
-        Fact(
-            job_number=job_number,
-            period=facts[0].period,
-            kpi_code=kpi_code,
-            value=value,
-            unit=unit,
-            source=source,
-            inputs=tuple(sorted(inputs)),
+    resolved: list[Fact] = []
+    for (job_number, kpi_code), tally in sorted(tallies.items()):
+        kpi = catalog.get(kpi_code)
+        value = tally.result(kpi)
+        if value is None:
+            continue
+        resolved.append(
+            Fact(
+                job_number=job_number,
+                period=period,
+                kpi_code=kpi_code,
+                value=value,
+                unit=kpi.unit,
+                source=source,
+                inputs=tuple(sorted(tally.inputs)),
+            )
         )
-        for (job_number, kpi_code), (value, inputs, unit) in sorted(merged.items())
-    ]
     return resolved, quarantined, without_records
 
 
@@ -99,17 +117,25 @@ def normalise_source(
     period: str,
     run_id: str,
     connectors: Mapping[str, Connector],
+    catalog: Catalog | None = None,
 ) -> NormaliseStats:
     """Recompute one source's facts for one period; corrections become new fact versions."""
     stats = NormaliseStats(source=connector.name, period=period)
     if connector.mapping is None:
         return stats
+    catalog = catalog or load_catalog()
+    unknown = catalog.unknown(connector.mapping.kpi_codes)
+    if unknown:
+        raise CatalogError(
+            f"the {connector.name} mapping produces KPI code(s) missing from the catalog: "
+            f"{', '.join(unknown)}"
+        )
     with Session(engine) as session, session.begin():
         result = connector.mapping.run(period, StoreReader(session, connector.name))
         resolver = IdentityResolver.load(session, connectors)
         facts, unresolved, without = (
-            resolve_facts(session, connector.name, result.facts, resolver)
-            if result.facts
+            resolve_facts(session, connector.name, period, result.observations, resolver, catalog)
+            if result.observations
             else ([], [], 0)
         )
         quarantined = [*result.quarantined, *unresolved]

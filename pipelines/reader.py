@@ -19,11 +19,11 @@ class StoreReader:
         self.session = session
         self.source = source
 
-    def heads(self, stream: str) -> Iterator[HeadRecord]:
+    def heads(self, stream: str, source: str | None = None) -> Iterator[HeadRecord]:
         query = (
             select(RawRecordVersion.id, RawRecordVersion.record_key, RawRecordVersion.payload)
             .join(RecordHead, RecordHead.version_id == RawRecordVersion.id)
-            .where(RecordHead.source == self.source, RecordHead.stream == stream)
+            .where(RecordHead.source == (source or self.source), RecordHead.stream == stream)
             .order_by(RawRecordVersion.record_key)
             .execution_options(yield_per=2000)
         )

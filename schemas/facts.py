@@ -1,9 +1,11 @@
-"""KPI facts as mappings produce them (keyed by the source system's own person id) and as the hub
-keeps them (keyed by job number), always with the raw record versions they came from."""
+"""KPI facts as mappings produce them (observations keyed by the source system's own person id)
+and as the hub keeps them (keyed by job number), always with the raw record versions they came
+from."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 
@@ -16,14 +18,21 @@ class PersonRef:
 
 
 @dataclass(frozen=True)
-class SourceFact:
-    """A KPI value for one person and period, before identity resolution."""
+class Observation:
+    """One contribution to a KPI for one person, before identity resolution.
+
+    Mappings emit observations rather than finished values so that a person known by two ids (a
+    badge handed over mid-month, two CRM accounts) is combined only after both are resolved: a
+    ratio or a mean carries its denominator as ``weight`` and is divided once per job number.
+    ``on`` is the local day of the underlying event, for ids whose holder changes over time.
+    An observation without inputs says the person was measured and had nothing (a zero).
+    """
 
     person: PersonRef
-    period: str
     kpi_code: str
     value: Decimal
-    unit: str
+    weight: Decimal = Decimal(0)
+    on: date | None = None
     inputs: tuple[int, ...] = field(default_factory=tuple)
 
 

@@ -8,7 +8,6 @@ is cancelled after its month, the fact changes and its lineage shows the new ord
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
@@ -20,10 +19,9 @@ from connectors.registry import (
     RecordReader,
 )
 from connectors.sdk.timeparse import local_period
-from schemas.facts import PersonRef, QuarantinedRecord, SourceFact
+from schemas.facts import Observation, PersonRef, QuarantinedRecord
 
 SYSTEM = "crm"
-CENT = Decimal("0.01")
 
 
 def _bad_order(head: HeadRecord, period: str, reason: str, detail: str) -> QuarantinedRecord:
@@ -33,8 +31,7 @@ def _bad_order(head: HeadRecord, period: str, reason: str, detail: str) -> Quara
 
 
 def contract_amounts(period: str, records: RecordReader) -> MappingResult:
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    inputs: dict[str, list[int]] = defaultdict(list)
+    observations: list[Observation] = []
     quarantined: list[QuarantinedRecord] = []
     for head in records.heads("orders"):
         order = head.payload
@@ -57,23 +54,17 @@ def contract_amounts(period: str, records: RecordReader) -> MappingResult:
             detail = f"currency {order.get('currency')!r} is not CNY"
             quarantined.append(_bad_order(head, period, "unsupported_currency", detail))
             continue
-        owner = str(order.get("owner_id") or "")
-        totals[owner] += amount
-        inputs[owner].append(head.version_id)
-    owners = set(totals)
-    owners.update(h.record_key for h in records.heads("users") if not h.payload.get("is_deleted"))
-    facts = [
-        SourceFact(
-            person=PersonRef(SYSTEM, owner),
-            period=period,
-            kpi_code="contract_amount",
-            value=totals[owner].quantize(CENT),
-            unit="CNY",
-            inputs=tuple(sorted(inputs[owner])),
+        owner = PersonRef(SYSTEM, str(order.get("owner_id") or ""))
+        observations.append(
+            Observation(owner, "contract_amount", amount, inputs=(head.version_id,))
         )
-        for owner in sorted(owners)
-    ]
-    return MappingResult(facts=facts, quarantined=quarantined)
+    # Every CRM user is measured, so a salesperson without orders scores zero, not missing.
+    observations.extend(
+        Observation(PersonRef(SYSTEM, h.record_key), "contract_amount", Decimal(0))
+        for h in records.heads("users")
+        if not h.payload.get("is_deleted")
+    )
+    return MappingResult(observations=observations, quarantined=quarantined)
 
 
 def person_links(records: RecordReader) -> Iterator[PersonLink]:

@@ -93,7 +93,7 @@ class Item(BaseModel):
     updated_at: str
 '''
 
-MAPPING = '''"""{title} raw records -> KPI facts keyed by {title}'s own person id.
+MAPPING = '''"""{title} raw records -> KPI observations keyed by {title}'s own person id.
 
 TODO say which records count for a period and how they add up; a record that cannot be mapped is
 quarantined with the reason, never dropped.
@@ -224,7 +224,8 @@ RECORDS = {{
         }},
     ]
 }}
-# (person id, kpi code, value) the records above must give for PERIOD; write them down.
+# (person id, kpi code, value) observations the records above must give for PERIOD; write them
+# down.
 EXPECTED: list[tuple[str, str, Decimal]] | None = None
 
 
@@ -232,14 +233,14 @@ class Landed:
     def __init__(self, records: dict[str, list[dict[str, object]]]) -> None:
         self.records = records
 
-    def heads(self, stream: str) -> Iterable[HeadRecord]:
+    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
         for n, payload in enumerate(self.records.get(stream, []), start=1):
             yield HeadRecord(version_id=n, record_key=str(payload["id"]), payload=payload)
 
 
-def test_mapping_gives_the_expected_facts() -> None:
+def test_mapping_gives_the_expected_observations() -> None:
     result = MAPPING.run(PERIOD, Landed(RECORDS))
-    facts = [(f.person.person_id, f.kpi_code, f.value) for f in result.facts]
-    assert EXPECTED is not None, f"write down EXPECTED; the mapping gave {{facts}}"
-    assert facts == EXPECTED
+    found = [(o.person.person_id, o.kpi_code, o.value) for o in result.observations]
+    assert EXPECTED is not None, f"write down EXPECTED; the mapping gave {{found}}"
+    assert found == EXPECTED
 '''

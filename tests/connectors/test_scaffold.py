@@ -75,7 +75,7 @@ def test_generated_test_entry_fails_until_the_mapping_is_written(tmp_path: Path)
     mapping.write_text(
         mapping.read_text(encoding="utf-8").replace(
             "    raise NotImplementedError(",
-            "    return MappingResult(facts=[])\n    raise NotImplementedError(",
+            "    return MappingResult(observations=[])\n    raise NotImplementedError(",
         ),
         encoding="utf-8",
     )

@@ -90,7 +90,7 @@ def test_unknown_person_is_quarantined_counted_and_not_a_fact(
             "orders",
             legacy.id,
             "unknown_person",
-            "crm person U0999 has no job number and e-mail integration@crm.xingchen.example "
+            "crm U0999 has no job number and e-mail integration@crm.xingchen.example "
             "matches nobody in the directory",
         )
     ]

@@ -68,7 +68,10 @@ def build_facts_asset(
     assert mapping is not None
     identity_streams = [raw_key(c, s) for c in connectors.values() for s in c.identity_streams]
     own_streams = [raw_key(connector, s) for s in mapping.streams]
-    deps = sorted(set(identity_streams + own_streams), key=lambda k: k.to_user_string())
+    read_streams = [dg.AssetKey(ref.split("/", 1)) for ref in mapping.reads]
+    deps = sorted(
+        set(identity_streams + own_streams + read_streams), key=lambda k: k.to_user_string()
+    )
 
     @dg.asset(
         key=facts_key(connector),

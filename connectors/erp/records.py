@@ -32,6 +32,18 @@ class Employee(ErpRecord):
     FSTATUS: str
 
 
+class BadgeAssignment(ErpRecord):
+    """HR_EMP_BADGE: who held a badge and a card from ``FBEGINDATE`` until ``FENDDATE`` (the first
+    day no longer held; empty while held). HR_EMP shows only the current holder."""
+
+    FID: int
+    FEMPNO: str
+    FBADGE: str | None = None
+    FCARDNO: str | None = None
+    FBEGINDATE: LocalTime
+    FENDDATE: LocalTime | None = None
+
+
 class Receipt(ErpRecord):
     """AR_RECEIPT: a collection (回款); only approved ones (``FDOCUMENTSTATUS = 'C'``) count."""
 

@@ -12,7 +12,14 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 
-from connectors.erp.records import CostLine, Employee, ProductionReceipt, Receipt, Target
+from connectors.erp.records import (
+    BadgeAssignment,
+    CostLine,
+    Employee,
+    ProductionReceipt,
+    Receipt,
+    Target,
+)
 from connectors.sdk import Stream
 
 LOOKBACK = timedelta(days=1)
@@ -41,6 +48,7 @@ def erp_stream(
 
 STREAMS = (
     erp_stream("HR_EMP", ("FEMPNO",), Employee),
+    erp_stream("HR_EMP_BADGE", ("FID",), BadgeAssignment),
     erp_stream("AR_RECEIPT", ("FID",), Receipt, {"FRECAMOUNT": 2}),
     erp_stream("SAL_TARGET", ("FEMPNO", "FPERIOD", "FKPI"), Target, {"FTARGET": 4}),
     erp_stream("PRD_INSTOCK", ("FID",), ProductionReceipt, {"FQTY": 4}),

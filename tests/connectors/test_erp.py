@@ -23,6 +23,7 @@ from tests.connectors.erp_databases import ErpDatabase, expected_rows
 pytest_plugins = ["tests.connectors.erp_fixtures"]
 KEYS = {
     "HR_EMP": ("FEMPNO",),
+    "HR_EMP_BADGE": ("FID",),
     "AR_RECEIPT": ("FID",),
     "SAL_TARGET": ("FEMPNO", "FPERIOD", "FKPI"),
     "PRD_INSTOCK": ("FID",),
@@ -49,13 +50,13 @@ def _read_all(odbc: str) -> dict[str, dict[str, tuple[dict[str, Any], str]]]:
         source.close()
 
 
-def test_the_erp_registers_its_five_tables() -> None:
+def test_the_erp_registers_its_six_tables() -> None:
     assert discover()["erp"] is CONNECTOR
     assert [s.name for s in CONNECTOR.streams] == [
-        "hr_emp", "ar_receipt", "sal_target", "prd_instock", "cb_cost",
+        "hr_emp", "hr_emp_badge", "ar_receipt", "sal_target", "prd_instock", "cb_cost",
     ]  # fmt: skip
     assert all(s.table == s.name.upper() and s.incremental for s in CONNECTOR.streams)
-    assert CONNECTOR.mapping is None
+    assert CONNECTOR.identity_streams == ("hr_emp", "hr_emp_badge")
     assert CONNECTOR.env.names() == ("KPIHUB_ERP_ODBC",)
 
 

@@ -1,0 +1,55 @@
+"""The whole demo company landed once: every stream of every source, pulled over loopback from
+the sandbox into a hub store, for the tests that hold facts against the ground truth."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+
+from connectors.registry import Connector
+from pipelines.landing import LandingStats, land_stream
+from pipelines.stores import Stores
+from sandbox.model import World
+from sandbox.serving import SandboxServer
+
+DEMO_SEED = 42
+DEMO_EMPLOYEES = 200
+# The months the truth is compared over, and how far back a first pull reaches from AS_OF.
+DEMO_PERIODS = ("2026-08", "2026-09", "2026-10")
+DEMO_HISTORY_MONTHS = "4"
+
+
+def calendar_env(as_of: date) -> dict[str, str]:
+    """The connectors' calendar pinned to the sandbox's day, so closed months stay closed."""
+    return {"KPIHUB_TODAY": as_of.isoformat(), "KPIHUB_HISTORY_MONTHS": DEMO_HISTORY_MONTHS}
+
+
+def land_company(
+    stores: Stores, server: SandboxServer, connectors: Mapping[str, Connector], run_id: str
+) -> dict[str, LandingStats]:
+    """Land every stream of every source; returns the landing stats by ``source/stream``."""
+    stats: dict[str, LandingStats] = {}
+    saved = {name: os.environ.get(name) for name in calendar_env(server.world.as_of)}
+    os.environ.update(calendar_env(server.world.as_of))
+    try:
+        for connector in connectors.values():
+            source = connector.connect(server.endpoints)
+            try:
+                for stream in connector.streams:
+                    stats[f"{connector.name}/{stream.name}"] = land_stream(
+                        stores.hub, source, stream, run_id
+                    )
+            finally:
+                source.close()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return stats
+
+
+def demo_world_of(server: SandboxServer) -> World:
+    return server.world

@@ -4,6 +4,7 @@ and their payloads as fetched. Money and scores are Decimal strings so nothing i
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -11,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from pipelines.facts import fact_inputs
 from pipelines.stores import Stores
+from schemas.catalog import load_catalog
 from schemas.tables import KpiFactRow, RawRecordVersion, Score, ScoreAdjustment, ScoreComponent
 
-UNIT_PLACES = {"CNY": Decimal("0.01"), "percent": Decimal("0.01"), "count": Decimal("1")}
 POINTS = Decimal("0.01")
 RATIO = Decimal("0.0001")
 
@@ -26,8 +27,16 @@ def money_text(value: Decimal | None, quantum: Decimal = POINTS) -> str | None:
     return None if value is None else str(value.quantize(quantum))
 
 
-def fact_value_text(value: Decimal, unit: str) -> str:
-    quantum = UNIT_PLACES.get(unit)
+@cache
+def _quantum(kpi_code: str) -> Decimal | None:
+    catalog = load_catalog()
+    return Decimal(1).scaleb(-catalog.get(kpi_code).decimals) if kpi_code in catalog else None
+
+
+def fact_value_text(value: Decimal, kpi_code: str) -> str:
+    """A fact's value with the catalog's decimals (``95.10`` stays ``95.10``), whatever scale the
+    database hands back."""
+    quantum = _quantum(kpi_code)
     return str(value.quantize(quantum)) if quantum is not None else format(value.normalize(), "f")
 
 
@@ -89,7 +98,7 @@ def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
         return {
             "fact_id": fact.id,
             "kpi_code": fact.kpi_code,
-            "value": fact_value_text(fact.value, fact.unit),
+            "value": fact_value_text(fact.value, fact.kpi_code),
             "unit": fact.unit,
             "records": [
                 record_view(records[v]) for v in sorted(inputs.get(fact.id, [])) if v in records
@@ -116,9 +125,7 @@ def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
         "components": [
             {
                 "kpi_code": c.kpi_code,
-                "actual": None
-                if c.actual is None
-                else fact_value_text(c.actual, facts[c.fact_ids[0]].unit if c.fact_ids else "CNY"),
+                "actual": None if c.actual is None else fact_value_text(c.actual, c.kpi_code),
                 "target": format(c.target.normalize(), "f"),
                 "attainment": money_text(c.attainment, RATIO),
                 "weight": format(c.weight.normalize(), "f"),

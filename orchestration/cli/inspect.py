@@ -100,7 +100,7 @@ def facts(
                 "job_number": f.job_number,
                 "kpi_code": f.kpi_code,
                 "period": f.period,
-                "value": fact_value_text(f.value, f.unit),
+                "value": fact_value_text(f.value, f.kpi_code),
                 "unit": f.unit,
                 "version": f.version,
             }

@@ -57,7 +57,8 @@ def resolve_facts(
     """Job-number facts, the quarantined input records of unresolved people, and how many
     unresolved people had no records at all (a zero for an unknown account)."""
     tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
-    unresolved: dict[int, Unresolved] = {}
+    # Keyed by record and KPI: a record is placed only by a resolved person of the same KPI.
+    unresolved_uses: dict[tuple[int, str], Unresolved] = {}
     without_records = 0
     outcomes: dict[tuple[PersonRef, date | None], str | Unresolved] = {}
     for observation in observations:
@@ -69,14 +70,19 @@ def resolve_facts(
             if not observation.inputs:
                 without_records += 1
             for version_id in observation.inputs:
-                unresolved.setdefault(version_id, outcome)
+                unresolved_uses.setdefault((version_id, observation.kpi_code), outcome)
             continue
         # Two ids of one person (two CRM accounts, a new badge) add up: all of it is theirs.
         tallies[(outcome, observation.kpi_code)].add(observation)
-    # A record shared by a resolved person (a customer of two carers) is not quarantined.
-    for tally in tallies.values():
-        for version_id in tally.inputs & unresolved.keys():
-            del unresolved[version_id]
+    # A record shared by a resolved person of the same KPI (a customer of two carers) is not
+    # quarantined; one that also feeds another KPI (an order in a carer's repurchase rate) still
+    # is, since its own KPI (the contract amount) is on nobody.
+    for (_, kpi_code), tally in tallies.items():
+        for version_id in tally.inputs:
+            unresolved_uses.pop((version_id, kpi_code), None)
+    unresolved: dict[int, Unresolved] = {}
+    for (version_id, _), why in sorted(unresolved_uses.items()):
+        unresolved.setdefault(version_id, why)
     refs = _record_refs(session, sorted(unresolved))
     quarantined = [
         QuarantinedRecord(

@@ -1,6 +1,7 @@
 """Attendance terminals: shifts per month and raw punches per day over REST with HTTP Basic."""
 
 from connectors.attendance.client import open_attendance
+from connectors.attendance.mapping import MAPPING
 from connectors.attendance.streams import STREAMS
 from connectors.registry import Connector, SourceEnv, register
 
@@ -15,5 +16,6 @@ CONNECTOR = register(
         ),
         streams=STREAMS,
         open=open_attendance,
+        mapping=MAPPING,
     )
 )

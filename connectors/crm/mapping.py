@@ -1,69 +1,46 @@
-"""CRM raw records -> KPI facts keyed by CRM user id.
+"""CRM raw records -> KPI facts keyed by CRM user id (ERP job numbers for who is measured).
 
-contract_amount: the sum of orders whose current status is ``signed`` and whose ``signed_at``
-falls in the period in Asia/Shanghai. Every CRM user gets a fact, zero included, so a salesperson
-with no orders is scored as zero rather than missing. Cancelled orders are left out; when an order
-is cancelled after its month, the fact changes and its lineage shows the new order version.
+- contract_amount: signed orders by signing month, per order owner; every CRM user measured.
+- new_customers: customers whose first order falls in the month, per that order's owner; every
+  holder of an ERP new_customers target for the month measured.
+- lead_conversion_rate: leads created in the month and converted by its end, per lead owner.
+- repurchase_rate: customers buying in the month who had bought before, per customer owner.
+- customer_satisfaction: mean score of the surveys submitted in the month, per survey owner.
+
+Months are chosen in Asia/Shanghai. Orders and customers are read once for all five KPIs, so a
+record that cannot be read is quarantined once. The rules live in ``orders``, ``customers``,
+``leads`` and ``surveys``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 
-from connectors.registry import (
-    FactMapping,
-    HeadRecord,
-    MappingResult,
-    PersonLink,
-    RecordReader,
-)
-from connectors.sdk.timeparse import local_period
-from schemas.facts import Observation, PersonRef, QuarantinedRecord
-
-SYSTEM = "crm"
+from connectors.crm.customers import TARGETS, new_customers, repurchases
+from connectors.crm.landed import SYSTEM, read_customers, read_orders
+from connectors.crm.leads import lead_conversions
+from connectors.crm.orders import contract_amounts, signed_orders
+from connectors.crm.surveys import satisfaction
+from connectors.registry import FactMapping, MappingResult, PersonLink, RecordReader
+from schemas.facts import PersonRef
 
 
-def _bad_order(head: HeadRecord, period: str, reason: str, detail: str) -> QuarantinedRecord:
-    return QuarantinedRecord(
-        SYSTEM, "orders", head.record_key, head.version_id, period, reason, detail
-    )
-
-
-def contract_amounts(period: str, records: RecordReader) -> MappingResult:
-    observations: list[Observation] = []
-    quarantined: list[QuarantinedRecord] = []
-    for head in records.heads("orders"):
-        order = head.payload
-        if order.get("is_deleted") or order.get("status") != "signed":
-            continue
-        try:
-            if local_period(order["signed_at"]) != period:
-                continue
-        except (KeyError, TypeError, ValueError):
-            detail = f"signed_at {order.get('signed_at')!r} is not an ISO 8601 time stamp"
-            quarantined.append(_bad_order(head, period, "bad_timestamp", detail))
-            continue
-        try:
-            amount = Decimal(str(order["amount"]))
-        except (KeyError, InvalidOperation):
-            detail = f"amount {order.get('amount')!r} is not a decimal"
-            quarantined.append(_bad_order(head, period, "bad_amount", detail))
-            continue
-        if order.get("currency", "CNY") != "CNY":
-            detail = f"currency {order.get('currency')!r} is not CNY"
-            quarantined.append(_bad_order(head, period, "unsupported_currency", detail))
-            continue
-        owner = PersonRef(SYSTEM, str(order.get("owner_id") or ""))
-        observations.append(
-            Observation(owner, "contract_amount", amount, inputs=(head.version_id,))
-        )
-    # Every CRM user is measured, so a salesperson without orders scores zero, not missing.
-    observations.extend(
-        Observation(PersonRef(SYSTEM, h.record_key), "contract_amount", Decimal(0))
-        for h in records.heads("users")
-        if not h.payload.get("is_deleted")
-    )
+def crm_facts(period: str, records: RecordReader) -> MappingResult:
+    orders = read_orders(records)
+    customers, quarantined = read_customers(period, records)
+    counted, unreadable_orders = signed_orders(period, orders)
+    quarantined.extend(unreadable_orders)
+    observations = contract_amounts(counted, records)
+    won, unplaced = new_customers(period, customers, orders, records)
+    observations.extend(won)
+    quarantined.extend(unplaced)
+    observations.extend(repurchases(period, customers, counted))
+    for found, unreadable in (
+        lead_conversions(period, records, orders),
+        satisfaction(period, records),
+    ):
+        observations.extend(found)
+        quarantined.extend(unreadable)
     return MappingResult(observations=observations, quarantined=quarantined)
 
 
@@ -84,5 +61,14 @@ def person_links(records: RecordReader) -> Iterator[PersonLink]:
 
 
 MAPPING = FactMapping(
-    kpi_codes=("contract_amount",), streams=("orders", "users"), run=contract_amounts
+    kpi_codes=(
+        "contract_amount",
+        "new_customers",
+        "lead_conversion_rate",
+        "repurchase_rate",
+        "customer_satisfaction",
+    ),
+    streams=("orders", "users", "customers", "leads", "surveys"),
+    run=crm_facts,
+    reads=(TARGETS,),
 )

@@ -3,6 +3,7 @@ attendance results, leave status and approvals with their detail."""
 
 from connectors.dingtalk.client import open_dingtalk
 from connectors.dingtalk.directory import directory
+from connectors.dingtalk.mapping import MAPPING
 from connectors.dingtalk.streams import STREAMS
 from connectors.registry import Connector, SourceEnv, register
 
@@ -17,6 +18,7 @@ CONNECTOR = register(
         ),
         streams=STREAMS,
         open=open_dingtalk,
+        mapping=MAPPING,
         directory=directory,
         identity_streams=("departments", "users"),
     )

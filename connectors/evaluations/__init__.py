@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from connectors.evaluations.client import EvaluationsSource
+from connectors.evaluations.mapping import MAPPING
 from connectors.evaluations.streams import STREAMS
 from connectors.registry import Connector, SourceEnv, register
 
@@ -19,6 +20,6 @@ CONNECTOR = register(
         env=SourceEnv(endpoint="KPIHUB_EVALUATIONS_DIR"),
         streams=STREAMS,
         open=open_evaluations,
-        mapping=None,
+        mapping=MAPPING,
     )
 )

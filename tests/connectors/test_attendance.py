@@ -258,7 +258,7 @@ def test_the_connector_is_registered_with_its_environment() -> None:
         "KPIHUB_ATTENDANCE_PASSWORD",
     )
     assert [s.name for s in connector.streams] == ["shifts", "punches"]
-    assert connector.mapping is None
+    assert connector.mapping is not None
 
 
 def test_a_flaky_terminal_server_loses_and_doubles_nothing() -> None:

@@ -524,7 +524,7 @@ def test_the_connector_is_registered_as_a_folder_source() -> None:
     connector = get("evaluations")
     assert connector.env.names() == ("KPIHUB_EVALUATIONS_DIR",)
     assert [s.name for s in connector.streams] == ["evaluations"]
-    assert connector.mapping is None
+    assert connector.mapping is not None and connector.mapping.streams == ("evaluations",)
 
 
 # --- the sandbox twin ----------------------------------------------------------------------------

@@ -198,7 +198,7 @@ def test_the_connector_is_registered_with_its_environment() -> None:
     assert connector is CONNECTOR
     assert connector.env.names() == ("KPIHUB_QMS_BASE_URL", "KPIHUB_QMS_API_KEY")
     assert [s.name for s in connector.streams] == ["inspections"]
-    assert connector.mapping is None
+    assert connector.mapping is not None
 
 
 @pytest.mark.parametrize(

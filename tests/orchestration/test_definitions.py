@@ -16,19 +16,37 @@ def test_definitions_load_with_every_registered_source() -> None:
         "crm/customers", "crm/leads", "crm/orders", "crm/surveys", "crm/users",
         "dingtalk/approvals", "dingtalk/attendance", "dingtalk/departments",
         "dingtalk/leave_status", "dingtalk/users",
-        "erp/ar_receipt", "erp/cb_cost", "erp/hr_emp", "erp/prd_instock", "erp/sal_target",
+        "erp/ar_receipt", "erp/cb_cost", "erp/hr_emp", "erp/hr_emp_badge", "erp/prd_instock",
+        "erp/sal_target",
         "evaluations/evaluations",
-        "facts/crm",
+        "facts/attendance", "facts/crm", "facts/dingtalk", "facts/erp", "facts/evaluations",
+        "facts/qms",
         "qms/inspections",
         "scores",
     ]  # fmt: skip
     graph = defs.resolve_asset_graph()
-    assert graph.get(dg.AssetKey(["scores"])).parent_keys == {dg.AssetKey(["facts", "crm"])}
-    assert graph.get(dg.AssetKey(["facts", "crm"])).parent_keys == {
-        dg.AssetKey(["crm", "orders"]),
-        dg.AssetKey(["crm", "users"]),
-        dg.AssetKey(["dingtalk", "departments"]),
-        dg.AssetKey(["dingtalk", "users"]),
+    sources = ("attendance", "crm", "dingtalk", "erp", "evaluations", "qms")
+    assert graph.get(dg.AssetKey(["scores"])).parent_keys == {
+        dg.AssetKey(["facts", name]) for name in sources
+    }
+    identity = {
+        dg.AssetKey(key)
+        for key in (
+            ["crm", "users"], ["dingtalk", "departments"], ["dingtalk", "users"],
+            ["erp", "hr_emp"], ["erp", "hr_emp_badge"],
+        )
+    }  # fmt: skip
+    # Every fact asset waits for the identities; attendance also for DingTalk's leave.
+    assert graph.get(dg.AssetKey(["facts", "qms"])).parent_keys == identity | {
+        dg.AssetKey(["qms", "inspections"])
+    }
+    assert graph.get(dg.AssetKey(["facts", "attendance"])).parent_keys == identity | {
+        dg.AssetKey(key)
+        for key in (
+            ["attendance", "shifts"],
+            ["attendance", "punches"],
+            ["dingtalk", "leave_status"],
+        )
     }
     assert {job.name for job in defs.resolve_all_job_defs()} >= {"sync_sources", "score_period"}
 

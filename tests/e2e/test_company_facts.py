@@ -1,0 +1,173 @@
+"""Every fact of the whole demo company equals the ground truth: all sources landed over
+loopback, every person, every KPI, every demo period, messy identities and leave included."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from connectors.registry import Connector
+from orchestration.cli.main import app
+from pipelines.facts import current_facts
+from pipelines.normalise import NormaliseStats, normalise_source
+from pipelines.stores import Stores
+from sandbox.ground_truth import EVALUATION_KPI_CODES, KPI_CODES, truth
+from sandbox.model import World, generate_world
+from sandbox.serving import SandboxServer
+from schemas.catalog import load_catalog
+from schemas.migrations.apply import upgrade_stores
+from schemas.settings import get_settings
+from schemas.tables import KpiFactRow
+from tests.e2e.company import DEMO_EMPLOYEES, DEMO_PERIODS, DEMO_SEED, land_company
+from tests.e2e.conftest import AS_OF
+
+ALL_CODES = KPI_CODES + EVALUATION_KPI_CODES
+
+
+@dataclass(frozen=True)
+class LandedCompany:
+    path: Path
+    world: World
+
+
+@pytest.fixture(scope="module")
+def landed(
+    tmp_path_factory: pytest.TempPathFactory, connectors: dict[str, Connector]
+) -> LandedCompany:
+    """The demo company landed once; each test works on its own copy of the store."""
+    path = tmp_path_factory.mktemp("company") / "hub.db"
+    url = f"sqlite:///{path}"
+    upgrade_stores(url, url)
+    stores = Stores.connect(url, url)
+    try:
+        with SandboxServer(generate_world(DEMO_SEED, DEMO_EMPLOYEES, AS_OF)) as server:
+            land_company(stores, server, connectors, "land-1")
+            world = server.world
+    finally:
+        stores.dispose()
+    return LandedCompany(path, world)
+
+
+@pytest.fixture
+def company(landed: LandedCompany, tmp_path: Path) -> Iterator[Stores]:
+    copy = tmp_path / "hub.db"
+    shutil.copy(landed.path, copy)
+    stores = Stores.connect(f"sqlite:///{copy}", f"sqlite:///{copy}")
+    yield stores
+    stores.dispose()
+
+
+def normalise_all(
+    stores: Stores, connectors: dict[str, Connector], period: str, run_id: str
+) -> dict[str, NormaliseStats]:
+    return {
+        name: normalise_source(stores.hub, connector, period, run_id, connectors)
+        for name, connector in connectors.items()
+        if connector.mapping is not None
+    }
+
+
+def facts_of(stores: Stores, period: str) -> dict[tuple[str, str], Decimal]:
+    with Session(stores.hub) as session:
+        return {
+            (f.job_number, f.kpi_code): f.value for f in current_facts(session, period, ALL_CODES)
+        }
+
+
+def test_every_fact_equals_the_truth_for_every_person_and_kpi(
+    company: Stores, landed: LandedCompany, connectors: dict[str, Connector]
+) -> None:
+    world = landed.world
+    for period in DEMO_PERIODS:
+        normalise_all(company, connectors, period, "run-1")
+        expected = {(r.job_number, r.kpi_code): r.value for r in truth(world, period, ALL_CODES)}
+        got = facts_of(company, period)
+        wrong = {k: (got.get(k), expected.get(k)) for k in set(got) | set(expected)}
+        wrong = {k: v for k, v in wrong.items() if v[0] != v[1]}
+        assert wrong == {}, f"{period}: {len(wrong)} facts differ (got, truth)"
+        # Every KPI of the catalog is covered in every period.
+        assert set(Counter(code for _, code in expected)) == set(ALL_CODES)
+
+
+def test_the_messy_identities_are_in_the_facts(
+    company: Stores, landed: LandedCompany, connectors: dict[str, Connector]
+) -> None:
+    """The new hire who inherited a badge mid-month, the colleague who handed it over, and the
+    worker who left in the middle of the month each get exactly their own days."""
+    world = landed.world
+    period = world.periods[-2]
+    normalise_all(company, connectors, period, "run-1")
+    got = facts_of(company, period)
+    expected = {(r.job_number, r.kpi_code): r.value for r in truth(world, period, ALL_CODES)}
+    people = world.company
+    for job_number in (people.new_hire, people.badge_donor, people.leaver):
+        assert job_number is not None
+        mine = {k: v for k, v in got.items() if k[0] == job_number}
+        assert mine == {k: v for k, v in expected.items() if k[0] == job_number}
+        assert (job_number, "semi_finished_yield_rate") in mine
+        assert (job_number, "absence_days") in mine
+
+
+def test_normalising_twice_adds_no_fact_version(
+    company: Stores, connectors: dict[str, Connector]
+) -> None:
+    period = DEMO_PERIODS[-1]
+    normalise_all(company, connectors, period, "run-1")
+    with Session(company.hub) as session:
+        before = session.scalar(select(func.count()).select_from(KpiFactRow))
+    again = normalise_all(company, connectors, period, "run-2")
+    for name, stats in again.items():
+        assert (stats.stored.created, stats.stored.corrected, stats.stored.retired) == (0, 0, 0)
+        assert stats.stored.unchanged == stats.facts, name
+    with Session(company.hub) as session:
+        assert session.scalar(select(func.count()).select_from(KpiFactRow)) == before
+
+
+def test_kpihub_facts_lists_current_versions_as_json(
+    company: Stores,
+    landed: LandedCompany,
+    connectors: dict[str, Connector],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    period = DEMO_PERIODS[-1]
+    normalise_all(company, connectors, period, "run-1")
+    worker = landed.world.company.new_hire
+    assert worker is not None
+    monkeypatch.setenv("KPIHUB_DATABASE_URL", str(company.hub.url))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(
+        app, ["facts", "--period", period, "--job-number", worker, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    expected = sorted(
+        (r for r in truth(landed.world, period, ALL_CODES) if r.job_number == worker),
+        key=lambda r: r.kpi_code,
+    )
+    units = {k.code: k.unit for k in load_catalog().root}
+    decimals = {k.code: k.decimals for k in load_catalog().root}
+    assert json.loads(result.output) == [
+        {
+            "job_number": worker,
+            "kpi_code": r.kpi_code,
+            "period": period,
+            "value": str(r.value.quantize(Decimal(1).scaleb(-decimals[r.kpi_code]))),
+            "unit": units[r.kpi_code],
+            "version": 1,
+        }
+        for r in expected
+    ]
+    one = CliRunner().invoke(
+        app, ["facts", "--period", period, "--kpi", "output_qty", "--job-number", worker]
+    )
+    assert one.exit_code == 0
+    assert "output_qty" in one.output and "late_count" not in one.output

@@ -81,6 +81,6 @@ def open_dingtalk(
         "dingtalk",
         client,
         rate=RateBudget(REQUESTS_PER_SECOND),
-        retry=DingTalkRetry(),
+        retry=DingTalkRetry.from_environ(),
         body_check=check_envelope,
     )

@@ -50,7 +50,7 @@ class HttpSource:
         self.name = name
         self.client = client
         self.rate = rate
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_environ()
         self.body_check = body_check
         self.requests_made = 0
 

@@ -212,7 +212,7 @@ class OdbcSource:
     ) -> None:
         self.name = name
         self.requests_made = 0
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_environ()
         self._connection_string = streaming_connection_string(connection)
         self._secrets = tuple(s for s in secrets if s)
         self._connect = connect or _connect

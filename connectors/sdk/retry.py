@@ -6,8 +6,9 @@ that a server saying "now" cannot burn every attempt in a burst.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -18,6 +19,7 @@ from tenacity.wait import wait_exponential_jitter
 from connectors.sdk.errors import RetryableError
 
 T = TypeVar("T")
+BACKOFF_ENV = "KPIHUB_RETRY_INITIAL_BACKOFF"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,22 @@ class RetryPolicy:
     max_backoff: float = 30.0
     max_retry_after: float = 120.0
     sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        """The default policy, with the first backoff (seconds, doubling on each retry) taken
+        from ``KPIHUB_RETRY_INITIAL_BACKOFF`` when set: a site whose systems recover slowly
+        waits longer, a test against a local twin need not wait at all."""
+        text = (os.environ if environ is None else environ).get(BACKOFF_ENV, "").strip()
+        if not text:
+            return cls()
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= 60:
+            raise ValueError(f"{BACKOFF_ENV}={text!r}: must be a number of seconds from 0 to 60")
+        return cls(initial_backoff=seconds)
 
     def run(self, call: Callable[[], T]) -> T:
         backoff = wait_exponential_jitter(

@@ -8,10 +8,11 @@ import httpx
 import pytest
 
 from connectors.dingtalk.envelope import check_envelope, error_code, is_token_error
+from connectors.dingtalk.retry import DingTalkRetry
 from connectors.sdk import CursorPaginator, HttpSource, RetryPolicy
 from connectors.sdk.errors import ConnectorError, RetryableError, StreamError, redact
 from connectors.sdk.paginators import PaginationError
-from connectors.sdk.retry import parse_retry_after
+from connectors.sdk.retry import BACKOFF_ENV, parse_retry_after
 from connectors.sdk.timeparse import local_period
 
 
@@ -163,3 +164,17 @@ def test_a_page_that_stays_malformed_fails_naming_source_stream_and_page() -> No
         "Expecting ',' delimiter: line 1 column 21 (char 20)"
     )
     assert source.requests_made == 3
+
+
+def test_the_first_backoff_comes_from_the_environment() -> None:
+    assert RetryPolicy.from_environ({}) == RetryPolicy()
+    assert RetryPolicy.from_environ({BACKOFF_ENV: " 2.5 "}).initial_backoff == 2.5
+    dingtalk = DingTalkRetry.from_environ({BACKOFF_ENV: "0"})
+    assert type(dingtalk) is DingTalkRetry
+    assert (dingtalk.initial_backoff, dingtalk.busy_retries) == (0, 3)
+    for bad in ("soon", "-1", "61", "nan"):
+        with pytest.raises(ValueError) as caught:
+            RetryPolicy.from_environ({BACKOFF_ENV: bad})
+        assert str(caught.value) == (
+            f"KPIHUB_RETRY_INITIAL_BACKOFF={bad!r}: must be a number of seconds from 0 to 60"
+        )

@@ -70,12 +70,14 @@ class FactMapping:
 
     ``reads`` names other sources' streams as ``source/stream`` (attendance terminals read
     DingTalk's approved leave); the fact asset depends on them as on its own ``streams``.
+    ``target_codes`` are the KPIs this source also gives targets for (the ERP's SAL_TARGET).
     """
 
     kpi_codes: tuple[str, ...]
     streams: tuple[str, ...]
     run: Callable[[str, RecordReader], MappingResult]
     reads: tuple[str, ...] = ()
+    target_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

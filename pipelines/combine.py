@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from schemas.catalog import Kpi
-from schemas.facts import Observation
+from schemas.facts import ACTUAL, Observation
 
 HUNDRED = Decimal(100)
 
@@ -34,18 +34,20 @@ class Tally:
         if self.latest is None or newest >= self.latest[0]:
             self.latest = (newest, observation.value)
 
-    def result(self, kpi: Kpi) -> Decimal | None:
+    def result(self, kpi: Kpi, kind: str = ACTUAL) -> Decimal | None:
         """The fact's value, or None when there is nothing to divide by (no leads, no
-        inspections): such a person has no fact rather than a made-up zero."""
-        if kpi.aggregation in ("sum", "count"):
+        inspections): such a person has no fact rather than a made-up zero. A target is the
+        newest planned value, whatever the KPI's aggregation."""
+        aggregation = kpi.aggregation if kind == ACTUAL else "latest"
+        if aggregation in ("sum", "count"):
             value = self.value
-        elif kpi.aggregation == "latest":
+        elif aggregation == "latest":
             if self.latest is None:
                 return None
             value = self.latest[1]
         elif not self.weight:
             return None
-        elif kpi.aggregation == "ratio":
+        elif aggregation == "ratio":
             value = self.value * HUNDRED / self.weight
         else:
             value = self.value / self.weight

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.sdk.timeparse import now_utc
-from schemas.facts import Fact
+from schemas.facts import ACTUAL, Fact
 from schemas.tables import AuditEntry, FactInput, KpiFactRow, RawRecordVersion
 
 
@@ -43,8 +43,13 @@ def inputs_digest(value: Decimal, inputs: Iterable[int]) -> str:
 
 
 def current_facts(
-    session: Session, period: str, kpi_codes: Iterable[str], source: str | None = None
+    session: Session,
+    period: str,
+    kpi_codes: Iterable[str],
+    source: str | None = None,
+    kind: str | None = ACTUAL,
 ) -> list[KpiFactRow]:
+    """The current facts of ``period``: actuals unless ``kind`` says otherwise (None: both)."""
     query = select(KpiFactRow).where(
         KpiFactRow.period == period,
         KpiFactRow.kpi_code.in_(list(kpi_codes)),
@@ -52,6 +57,8 @@ def current_facts(
     )
     if source is not None:
         query = query.where(KpiFactRow.source == source)
+    if kind is not None:
+        query = query.where(KpiFactRow.kind == kind)
     return list(session.scalars(query))
 
 
@@ -127,6 +134,11 @@ def _reason(old: KpiFactRow, new: Fact, change: dict[str, list[dict[str, Any]]])
     return "; ".join(parts)
 
 
+def _subject(job_number: str, period: str, kpi_code: str, kind: str) -> str:
+    """``E00001/2026-10/contract_amount``, with ``/target`` for a target."""
+    return f"{job_number}/{period}/{kpi_code}" + ("" if kind == ACTUAL else f"/{kind}")
+
+
 def save_facts(
     session: Session,
     *,
@@ -140,11 +152,14 @@ def save_facts(
     codes = list(kpi_codes)
     now = now_utc()
     stats = FactStats()
-    current = {(f.job_number, f.kpi_code): f for f in current_facts(session, period, codes, source)}
+    current = {
+        (f.job_number, f.kpi_code, f.kind): f
+        for f in current_facts(session, period, codes, source, kind=None)
+    }
     current_inputs = fact_inputs(session, [f.id for f in current.values()])
-    produced: set[tuple[str, str]] = set()
+    produced: set[tuple[str, str, str]] = set()
     for fact in facts:
-        ref = (fact.job_number, fact.kpi_code)
+        ref = (fact.job_number, fact.kpi_code, fact.kind)
         produced.add(ref)
         digest = inputs_digest(fact.value, fact.inputs)
         old = current.get(ref)
@@ -162,6 +177,7 @@ def save_facts(
                 "job_number": fact.job_number,
                 "period": period,
                 "kpi_code": fact.kpi_code,
+                "kind": fact.kind,
                 "old_value": decimal_text(old.value),
                 "new_value": decimal_text(fact.value),
                 "old_fact_id": old.id,
@@ -175,6 +191,7 @@ def save_facts(
             job_number=fact.job_number,
             period=period,
             kpi_code=fact.kpi_code,
+            kind=fact.kind,
             value=fact.value,
             unit=fact.unit,
             source=source,
@@ -194,7 +211,7 @@ def save_facts(
                     at=now,
                     run_id=run_id,
                     action="fact.corrected",
-                    subject=f"{fact.job_number}/{period}/{fact.kpi_code}",
+                    subject=_subject(fact.job_number, period, fact.kpi_code, fact.kind),
                     detail=stats.corrections[-1],
                 )
             )
@@ -213,7 +230,7 @@ def save_facts(
                     at=now,
                     run_id=run_id,
                     action="fact.retired",
-                    subject=f"{ref[0]}/{period}/{ref[1]}",
+                    subject=_subject(ref[0], period, ref[1], ref[2]),
                     detail={"fact_id": old.id, "old_value": decimal_text(old.value)},
                 )
             )

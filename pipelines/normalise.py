@@ -56,7 +56,7 @@ def resolve_facts(
 ) -> tuple[list[Fact], list[QuarantinedRecord], int]:
     """Job-number facts, the quarantined input records of unresolved people, and how many
     unresolved people had no records at all (a zero for an unknown account)."""
-    tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
+    tallies: dict[tuple[str, str, str], Tally] = defaultdict(Tally)
     # Keyed by record and KPI: a record is placed only by a resolved person of the same KPI.
     unresolved_uses: dict[tuple[int, str], Unresolved] = {}
     without_records = 0
@@ -73,11 +73,11 @@ def resolve_facts(
                 unresolved_uses.setdefault((version_id, observation.kpi_code), outcome)
             continue
         # Two ids of one person (two CRM accounts, a new badge) add up: all of it is theirs.
-        tallies[(outcome, observation.kpi_code)].add(observation)
+        tallies[(outcome, observation.kpi_code, observation.kind)].add(observation)
     # A record shared by a resolved person of the same KPI (a customer of two carers) is not
     # quarantined; one that also feeds another KPI (an order in a carer's repurchase rate) still
     # is, since its own KPI (the contract amount) is on nobody.
-    for (_, kpi_code), tally in tallies.items():
+    for (_, kpi_code, _), tally in tallies.items():
         for version_id in tally.inputs:
             unresolved_uses.pop((version_id, kpi_code), None)
     unresolved: dict[int, Unresolved] = {}
@@ -98,9 +98,9 @@ def resolve_facts(
         if version_id in refs
     ]
     resolved: list[Fact] = []
-    for (job_number, kpi_code), tally in sorted(tallies.items()):
+    for (job_number, kpi_code, kind), tally in sorted(tallies.items()):
         kpi = catalog.get(kpi_code)
-        value = tally.result(kpi)
+        value = tally.result(kpi, kind)
         if value is None:
             continue
         resolved.append(
@@ -112,6 +112,7 @@ def resolve_facts(
                 unit=kpi.unit,
                 source=source,
                 inputs=tuple(sorted(tally.inputs)),
+                kind=kind,
             )
         )
     return resolved, quarantined, without_records
@@ -130,7 +131,8 @@ def normalise_source(
     if connector.mapping is None:
         return stats
     catalog = catalog or load_catalog()
-    unknown = catalog.unknown(connector.mapping.kpi_codes)
+    codes = (*connector.mapping.kpi_codes, *connector.mapping.target_codes)
+    unknown = catalog.unknown(codes)
     if unknown:
         raise CatalogError(
             f"the {connector.name} mapping produces KPI code(s) missing from the catalog: "
@@ -149,7 +151,7 @@ def normalise_source(
             session,
             source=connector.name,
             period=period,
-            kpi_codes=connector.mapping.kpi_codes,
+            kpi_codes=codes,
             facts=facts,
             run_id=run_id,
         )

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+ACTUAL = "actual"
+TARGET = "target"
+"""A fact is what a person achieved (``actual``) or what was planned for them (``target``)."""
+
 
 @dataclass(frozen=True)
 class PersonRef:
@@ -26,6 +30,7 @@ class Observation:
     ratio or a mean carries its denominator as ``weight`` and is divided once per job number.
     ``on`` is the local day of the underlying event, for ids whose holder changes over time.
     An observation without inputs says the person was measured and had nothing (a zero).
+    A ``target`` observation is a planned value: the newest one is the person's target.
     """
 
     person: PersonRef
@@ -34,6 +39,7 @@ class Observation:
     weight: Decimal = Decimal(0)
     on: date | None = None
     inputs: tuple[int, ...] = field(default_factory=tuple)
+    kind: str = ACTUAL
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class Fact:
     unit: str
     source: str
     inputs: tuple[int, ...]
+    kind: str = ACTUAL
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ wrong person's fact is restated.
 output_qty: approved production receipts whose ``FDATE`` falls in the period, ``FQTY`` summed per
 operator ``FEMPNO``. Only people with receipts get a fact: nobody's output is assumed.
 
+Targets: every ``SAL_TARGET`` row of the period becomes a target fact (kind ``target``) of its
+KPI for ``FEMPNO``, with the row as lineage; a row for a KPI the catalog takes no ERP target for
+is quarantined rather than dropped.
+
 cost_control: each ``CB_COST`` line of the period gives its manager ``FTARGETCOST -
 FACTUALCOST`` over ``FTARGETCOST``; the catalog's ratio divides once per manager, so a manager
 of two cost centres is scored on their combined costs.
@@ -30,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 
 from connectors.registry import FactMapping, HeadRecord, MappingResult, RecordReader
 from connectors.sdk.timeparse import local_period
-from schemas.facts import Observation, PersonRef, QuarantinedRecord
+from schemas.facts import TARGET, Observation, PersonRef, QuarantinedRecord
 
 SOURCE = "erp"
 JOB_NUMBER = "job_number"
@@ -45,6 +49,8 @@ COSTS = "cb_cost"
 COLLECTION_AMOUNT = "collection_amount"
 OUTPUT_QTY = "output_qty"
 COST_CONTROL = "cost_control"
+# The KPIs the catalog takes targets for from the ERP (``target_source: erp``).
+TARGET_CODES = ("collection_amount", "contract_amount", "new_customers", "output_qty")
 
 
 class Unreadable(ValueError):
@@ -155,26 +161,32 @@ def _cost_line(head: HeadRecord, period: str) -> list[Observation]:
     ]
 
 
-def _measured_salespeople(
+def _targets(
     records: RecordReader, period: str, collected: set[str], quarantined: list[QuarantinedRecord]
 ) -> list[Observation]:
-    """A zero for each salesperson with a collection target in ``period`` and no counted receipt,
-    with the target row as lineage: the target is what makes them measured."""
-    zeros: list[Observation] = []
+    """Each SAL_TARGET row of ``period`` as a target fact with the row as its lineage, and a
+    zero collection for each salesperson with a collection target and no counted receipt: the
+    target is what makes them measured."""
+    found: list[Observation] = []
 
-    def measured(head: HeadRecord) -> list[Observation]:
+    def target(head: HeadRecord) -> list[Observation]:
         row = head.payload
-        if str(row.get("FKPI") or "").strip() != COLLECTION_AMOUNT:
-            return []
         if _period(row, "FPERIOD") != period:
             return []
+        kpi_code = str(row.get("FKPI") or "").strip()
+        if kpi_code not in TARGET_CODES:
+            detail = f"FKPI {row.get('FKPI')!r} is not a KPI the ERP sets targets for"
+            raise Unreadable("unknown_kpi", detail)
         person = _job_number(row, "FEMPNO")
-        if person.person_id in collected:
-            return []
-        return [Observation(person, COLLECTION_AMOUNT, Decimal(0), inputs=(head.version_id,))]
+        value = _decimal(row, "FTARGET")
+        inputs = (head.version_id,)
+        planned = [Observation(person, kpi_code, value, inputs=inputs, kind=TARGET)]
+        if kpi_code == COLLECTION_AMOUNT and person.person_id not in collected:
+            planned.append(Observation(person, COLLECTION_AMOUNT, Decimal(0), inputs=inputs))
+        return planned
 
-    _read_stream(records, TARGETS, period, measured, zeros, quarantined)
-    return zeros
+    _read_stream(records, TARGETS, period, target, found, quarantined)
+    return found
 
 
 def erp_facts(period: str, records: RecordReader) -> MappingResult:
@@ -191,7 +203,7 @@ def erp_facts(period: str, records: RecordReader) -> MappingResult:
 
     _read_stream(records, RECEIPTS, period, receipt, observations, quarantined)
     collected = {o.person.person_id for o in observations}
-    observations.extend(_measured_salespeople(records, period, collected, quarantined))
+    observations.extend(_targets(records, period, collected, quarantined))
     _read_stream(records, PRODUCTION, period, production, observations, quarantined)
     _read_stream(
         records, COSTS, period, lambda head: _cost_line(head, period), observations, quarantined
@@ -203,4 +215,5 @@ MAPPING = FactMapping(
     kpi_codes=(COLLECTION_AMOUNT, OUTPUT_QTY, COST_CONTROL),
     streams=(RECEIPTS, TARGETS, PRODUCTION, COSTS),
     run=erp_facts,
+    target_codes=TARGET_CODES,
 )

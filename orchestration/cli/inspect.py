@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from orchestration.cli.options import check_period, fail, out
 from pipelines.lineage import TraceNotFound, fact_value_text, money_text, score_reason, trace
 from pipelines.stores import Stores
+from schemas.facts import ACTUAL, TARGET
 from schemas.settings import get_settings
 from schemas.tables import KpiFactRow, Score
 
@@ -84,12 +85,20 @@ def facts(
     period: PeriodOption,
     job_number: Annotated[str | None, typer.Option("--job-number")] = None,
     kpi: Annotated[str | None, typer.Option("--kpi")] = None,
+    targets: Annotated[
+        bool, typer.Option("--targets", help="List the planned values (targets) instead.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """List the current KPI facts of a period."""
+    """List the current KPI facts of a period: what was achieved, or with --targets what was
+    planned."""
     check_period(period)
     stores = open_stores()
-    query = select(KpiFactRow).where(KpiFactRow.period == period, KpiFactRow.is_current.is_(True))
+    query = select(KpiFactRow).where(
+        KpiFactRow.period == period,
+        KpiFactRow.is_current.is_(True),
+        KpiFactRow.kind == (TARGET if targets else ACTUAL),
+    )
     if job_number:
         query = query.where(KpiFactRow.job_number == job_number)
     if kpi:
@@ -103,13 +112,15 @@ def facts(
                 "value": fact_value_text(f.value, f.kpi_code),
                 "unit": f.unit,
                 "version": f.version,
+                "kind": f.kind,
             }
             for f in session.scalars(query.order_by(KpiFactRow.job_number, KpiFactRow.kpi_code))
         ]
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"KPI facts {period} ({len(rows)})")
+    title = "KPI targets" if targets else "KPI facts"
+    table = Table(title=f"{title} {period} ({len(rows)})")
     for column in ("job number", "KPI", "value", "unit", "version"):
         table.add_column(column, justify="right" if column in ("value", "version") else "left")
     for row in rows:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from schemas.facts import ACTUAL
 from schemas.tables.types import ExactDecimal, UtcDateTime
 
 
@@ -62,11 +63,14 @@ class StreamState(HubBase):
 
 
 class KpiFactRow(HubBase):
-    """A versioned KPI fact for one person and period; a correction adds a version."""
+    """A versioned KPI fact for one person and period; a correction adds a version. ``kind`` is
+    ``actual`` (what was achieved) or ``target`` (what was planned, e.g. from the ERP)."""
 
     __tablename__ = "kpi_facts"
     __table_args__ = (
-        UniqueConstraint("job_number", "period", "kpi_code", "version", name="uq_fact_version"),
+        UniqueConstraint(
+            "job_number", "period", "kpi_code", "kind", "version", name="uq_fact_version"
+        ),
         Index("ix_fact_current", "period", "kpi_code", "is_current"),
     )
 
@@ -74,6 +78,7 @@ class KpiFactRow(HubBase):
     job_number: Mapped[str] = mapped_column(String(64))
     period: Mapped[str] = mapped_column(String(7))
     kpi_code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8), default=ACTUAL, server_default=ACTUAL)
     value: Mapped[Decimal] = mapped_column(ExactDecimal)
     unit: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(64))

@@ -16,7 +16,7 @@ from connectors.erp.mapping import MAPPING
 from connectors.registry import HeadRecord, MappingResult
 from pipelines.combine import Tally
 from schemas.catalog import load_catalog
-from schemas.facts import Observation, PersonRef, QuarantinedRecord
+from schemas.facts import ACTUAL, TARGET, Observation, PersonRef, QuarantinedRecord
 
 PERIOD = "2026-10"
 Row = tuple[int, str, dict[str, Any]]
@@ -108,6 +108,13 @@ def job(job_number: str) -> PersonRef:
 
 
 def run(streams: dict[str, list[Row]], period: str = PERIOD) -> MappingResult:
+    """The actual observations (targets have tests of their own) and the quarantine."""
+    result = planned(streams, period)
+    actual = [o for o in result.observations if o.kind == ACTUAL]
+    return MappingResult(observations=actual, quarantined=result.quarantined)
+
+
+def planned(streams: dict[str, list[Row]], period: str = PERIOD) -> MappingResult:
     return MAPPING.run(period, Landed(streams))
 
 
@@ -126,6 +133,8 @@ def test_the_erp_registers_its_mapping_with_catalogued_aggregations() -> None:
     assert MAPPING.streams == ("ar_receipt", "sal_target", "prd_instock", "cb_cost")
     assert MAPPING.reads == ()
     catalog = load_catalog()
+    # The ERP gives targets for exactly the KPIs whose catalog entry names it as target source.
+    assert set(MAPPING.target_codes) == {k.code for k in catalog.root if k.target_source == "erp"}
     assert [(catalog.get(c).aggregation, catalog.get(c).unit) for c in MAPPING.kpi_codes] == [
         ("sum", "CNY"),
         ("sum", "pcs"),
@@ -355,6 +364,18 @@ UNREADABLE: list[tuple[str, dict[str, list[Row]], str, str, int, str, str]] = [
         "missing_person", "FEMPNO is empty: the row names no employee",
     ),
     (
+        "target for a KPI the ERP sets none for",
+        {"sal_target": [target(21, "E00001", "late_count")]},
+        "sal_target", "E00001|2026-10|late_count", 21,
+        "unknown_kpi", "FKPI 'late_count' is not a KPI the ERP sets targets for",
+    ),
+    (
+        "target value not a number",
+        {"sal_target": [changed(target(21, "E00001", "output_qty"), FTARGET="two thousand")]},
+        "sal_target", "E00001|2026-10|output_qty", 21,
+        "bad_value", "FTARGET 'two thousand' is not a decimal number",
+    ),
+    (
         "zero target cost",
         {"cb_cost": [cost(51, "CC-L1", "E00082", "0.00", "950000.00")]},
         "cb_cost", "CC-L1|2026-10", 51,
@@ -401,7 +422,7 @@ def test_an_unreadable_row_does_not_hold_back_the_others() -> None:
 def test_rows_that_do_not_count_are_skipped_not_quarantined() -> None:
     """A draft or another month's row is not read further, so its bad amount is not a finding
     of this period; a row whose date cannot be read may belong to any month and is reported."""
-    drafts = run(
+    drafts = planned(
         {
             "ar_receipt": [
                 receipt(11, 1001, "E00001", "abc", "2026-10-08T10:00:00", status="A"),
@@ -409,11 +430,32 @@ def test_rows_that_do_not_count_are_skipped_not_quarantined() -> None:
                 receipt(13, 1003, "E00001", "500.00", "not a date", status="B"),
             ],
             "prd_instock": [instock(41, 5001, "E00100", "x", "2026-11-02T17:00:00")],
-            "sal_target": [target(25, "", "output_qty", period="bad")],
+            "sal_target": [changed(target(25, "E00100", "output_qty", period="2026-09"),
+                                   FTARGET="x")],
         }
-    )
+    )  # fmt: skip
     assert drafts == MappingResult(observations=[], quarantined=[])
     undated = {"ar_receipt": [receipt(11, 1001, "E00001", "500.00", "not a date")]}
     assert [(q.period, q.reason) for q in run(undated, "2026-09").quarantined] == [
         ("2026-09", "bad_timestamp")
     ]
+
+
+def test_every_target_row_of_the_period_is_a_target_fact_with_its_row_as_lineage() -> None:
+    result = planned(
+        {
+            "sal_target": [
+                target(21, "E00001", "collection_amount"),
+                changed(target(22, "E00001", "new_customers"), FTARGET="3.0000"),
+                target(23, "E00003", "contract_amount", period="2026-09"),
+                changed(target(24, "E00100", "output_qty"), FTARGET="2000.0000"),
+            ],
+        }
+    )
+    assert result.quarantined == []
+    assert [o for o in result.observations if o.kind == TARGET] == [
+        Observation(job("E00001"), "collection_amount", Decimal("200000.0000"), inputs=(21,),
+                    kind=TARGET),
+        Observation(job("E00001"), "new_customers", Decimal("3.0000"), inputs=(22,), kind=TARGET),
+        Observation(job("E00100"), "output_qty", Decimal("2000.0000"), inputs=(24,), kind=TARGET),
+    ]  # fmt: skip

@@ -163,9 +163,20 @@ def test_kpihub_facts_lists_current_versions_as_json(
             "value": str(r.value.quantize(Decimal(1).scaleb(-decimals[r.kpi_code]))),
             "unit": units[r.kpi_code],
             "version": 1,
+            "kind": "actual",
         }
         for r in expected
     ]
+    planned = CliRunner().invoke(app, ["facts", "--period", period, "--targets", "--json"])
+    assert planned.exit_code == 0, planned.output
+    erp_targets = {
+        (job, kpi, period): value for job, kpi, value in landed.world.erp.targets(period)
+    }
+    assert {
+        (row["job_number"], row["kpi_code"], row["period"]): Decimal(row["value"])
+        for row in json.loads(planned.output)
+    } == erp_targets
+    assert {row["kind"] for row in json.loads(planned.output)} == {"target"}
     one = CliRunner().invoke(
         app, ["facts", "--period", period, "--kpi", "output_qty", "--job-number", worker]
     )

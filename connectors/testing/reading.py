@@ -38,13 +38,13 @@ KIT_HISTORY_MONTHS = "1"
 
 
 @contextmanager
-def pinned_today(day: date | None) -> Iterator[None]:
+def pinned_today(day: date | None, history_months: str = KIT_HISTORY_MONTHS) -> Iterator[None]:
     """Date-windowed streams end their pull at ``KPIHUB_TODAY``; pin it to the twin's day, and
-    start their first pull one closed month back."""
+    start their first pull ``history_months`` closed months back (one for the kit)."""
     if day is None:
         yield
         return
-    pinned = {"KPIHUB_TODAY": day.isoformat(), "KPIHUB_HISTORY_MONTHS": KIT_HISTORY_MONTHS}
+    pinned = {"KPIHUB_TODAY": day.isoformat(), "KPIHUB_HISTORY_MONTHS": history_months}
     before = {name: os.environ.get(name) for name in pinned}
     os.environ.update(pinned)
     try:

@@ -3,14 +3,12 @@ the sandbox into a hub store, for the tests that hold facts against the ground t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from datetime import date
 
 from connectors.registry import Connector
+from connectors.testing.reading import pinned_today
 from pipelines.landing import LandingStats, land_stream
 from pipelines.stores import Stores
-from sandbox.model import World
 from sandbox.serving import SandboxServer
 
 DEMO_SEED = 42
@@ -20,19 +18,13 @@ DEMO_PERIODS = ("2026-08", "2026-09", "2026-10")
 DEMO_HISTORY_MONTHS = "4"
 
 
-def calendar_env(as_of: date) -> dict[str, str]:
-    """The connectors' calendar pinned to the sandbox's day, so closed months stay closed."""
-    return {"KPIHUB_TODAY": as_of.isoformat(), "KPIHUB_HISTORY_MONTHS": DEMO_HISTORY_MONTHS}
-
-
 def land_company(
     stores: Stores, server: SandboxServer, connectors: Mapping[str, Connector], run_id: str
 ) -> dict[str, LandingStats]:
     """Land every stream of every source; returns the landing stats by ``source/stream``."""
     stats: dict[str, LandingStats] = {}
-    saved = {name: os.environ.get(name) for name in calendar_env(server.world.as_of)}
-    os.environ.update(calendar_env(server.world.as_of))
-    try:
+    # The connectors' calendar pinned to the sandbox's day, so closed months stay closed.
+    with pinned_today(server.world.as_of, DEMO_HISTORY_MONTHS):
         for connector in connectors.values():
             source = connector.connect(server.endpoints)
             try:
@@ -42,14 +34,4 @@ def land_company(
                     )
             finally:
                 source.close()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     return stats
-
-
-def demo_world_of(server: SandboxServer) -> World:
-    return server.world

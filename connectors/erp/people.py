@@ -36,6 +36,15 @@ def _day(text: object) -> date | None:
     return datetime.fromisoformat(str(text)).date() if text else None
 
 
+def _held(row: dict[str, object]) -> tuple[date | None, date | None] | None:
+    """The days a history row covers, or None when a date cannot be read: such a row links
+    nothing, so its badge's records are quarantined as held by nobody rather than guessed."""
+    try:
+        return _day(row.get("FBEGINDATE")), _day(row.get("FENDDATE"))
+    except ValueError:
+        return None
+
+
 def _links(
     job_number: str, row: dict[str, object], version_id: int, since: date | None, until: date | None
 ) -> Iterator[PersonLink]:
@@ -53,8 +62,9 @@ def person_links(records: RecordReader) -> Iterator[PersonLink]:
         if not job_number:
             continue
         with_history.add(job_number)
-        since, until = _day(row.get("FBEGINDATE")), _day(row.get("FENDDATE"))
-        yield from _links(job_number, row, head.version_id, since, until)
+        held = _held(row)
+        if held is not None:
+            yield from _links(job_number, row, head.version_id, *held)
     for head in records.heads("hr_emp"):
         job_number = str(head.payload.get("FEMPNO") or "").strip()
         if job_number and job_number not in with_history:

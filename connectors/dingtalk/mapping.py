@@ -175,10 +175,13 @@ def _judge(
 
 def _on_duty_day(head: HeadRecord, period: str) -> date | QuarantinedRecord:
     work_date = as_int(head.payload.get("workDate"))
-    if work_date is None:
-        detail = f"workDate {head.payload.get('workDate')!r} is not epoch milliseconds"
-        return _quarantine("attendance", head, period, "bad_timestamp", detail)
-    return local_day(work_date)
+    if work_date is not None:
+        try:
+            return local_day(work_date)
+        except (ValueError, OverflowError, OSError):
+            pass  # a whole number, but no instant: another unit, or garbage
+    detail = f"workDate {head.payload.get('workDate')!r} is not epoch milliseconds"
+    return _quarantine("attendance", head, period, "bad_timestamp", detail)
 
 
 def attendance_facts(period: str, records: RecordReader) -> MappingResult:

@@ -41,7 +41,8 @@ def land(
     def replay(_: HttpSource, __: Stream, ___: Mapping[str, Any] | None) -> Iterator[Page]:
         yield page
 
-    client = httpx.Client(base_url="http://127.0.0.1:9")
+    # The replayed stream never sends a request; the client only satisfies HttpSource.
+    client = httpx.Client(base_url="http://127.0.0.1:9", verify=False)
     try:
         return land_stream(
             stores.hub, HttpSource(source, client), Stream(name=stream, reader=replay), run_id

@@ -15,7 +15,7 @@ DEMO_SEED = 42
 DEMO_EMPLOYEES = 200
 # The months the truth is compared over, and how far back a first pull reaches from AS_OF.
 DEMO_PERIODS = ("2026-08", "2026-09", "2026-10")
-DEMO_HISTORY_MONTHS = "4"
+DEMO_HISTORY_MONTHS = "3"
 
 
 def land_company(

@@ -44,7 +44,8 @@ class LandedCompany:
 def landed(
     tmp_path_factory: pytest.TempPathFactory, connectors: dict[str, Connector]
 ) -> LandedCompany:
-    """The demo company landed once; each test works on its own copy of the store."""
+    """The demo company landed and normalised once (every source, every demo period); each
+    test works on its own copy of the store."""
     path = tmp_path_factory.mktemp("company") / "hub.db"
     url = f"sqlite:///{path}"
     upgrade_stores(url, url)
@@ -53,6 +54,8 @@ def landed(
         with SandboxServer(generate_world(DEMO_SEED, DEMO_EMPLOYEES, AS_OF)) as server:
             land_company(stores, server, connectors, "land-1")
             world = server.world
+        for period in DEMO_PERIODS:
+            normalise_all(stores, connectors, period, "run-1")
     finally:
         stores.dispose()
     return LandedCompany(path, world)
@@ -85,11 +88,10 @@ def facts_of(stores: Stores, period: str) -> dict[tuple[str, str], Decimal]:
 
 
 def test_every_fact_equals_the_truth_for_every_person_and_kpi(
-    company: Stores, landed: LandedCompany, connectors: dict[str, Connector]
+    company: Stores, landed: LandedCompany
 ) -> None:
     world = landed.world
     for period in DEMO_PERIODS:
-        normalise_all(company, connectors, period, "run-1")
         expected = {(r.job_number, r.kpi_code): r.value for r in truth(world, period, ALL_CODES)}
         got = facts_of(company, period)
         wrong = {k: (got.get(k), expected.get(k)) for k in set(got) | set(expected)}
@@ -99,14 +101,11 @@ def test_every_fact_equals_the_truth_for_every_person_and_kpi(
         assert set(Counter(code for _, code in expected)) == set(ALL_CODES)
 
 
-def test_the_messy_identities_are_in_the_facts(
-    company: Stores, landed: LandedCompany, connectors: dict[str, Connector]
-) -> None:
+def test_the_messy_identities_are_in_the_facts(company: Stores, landed: LandedCompany) -> None:
     """The new hire who inherited a badge mid-month, the colleague who handed it over, and the
     worker who left in the middle of the month each get exactly their own days."""
     world = landed.world
     period = world.periods[-2]
-    normalise_all(company, connectors, period, "run-1")
     got = facts_of(company, period)
     expected = {(r.job_number, r.kpi_code): r.value for r in truth(world, period, ALL_CODES)}
     people = world.company
@@ -122,7 +121,6 @@ def test_normalising_twice_adds_no_fact_version(
     company: Stores, connectors: dict[str, Connector]
 ) -> None:
     period = DEMO_PERIODS[-1]
-    normalise_all(company, connectors, period, "run-1")
     with Session(company.hub) as session:
         before = session.scalar(select(func.count()).select_from(KpiFactRow))
     again = normalise_all(company, connectors, period, "run-2")
@@ -136,11 +134,9 @@ def test_normalising_twice_adds_no_fact_version(
 def test_kpihub_facts_lists_current_versions_as_json(
     company: Stores,
     landed: LandedCompany,
-    connectors: dict[str, Connector],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     period = DEMO_PERIODS[-1]
-    normalise_all(company, connectors, period, "run-1")
     worker = landed.world.company.new_hire
     assert worker is not None
     monkeypatch.setenv("KPIHUB_DATABASE_URL", str(company.hub.url))

@@ -96,10 +96,10 @@ class _Pinned:
 
 
 def _quarantine(
-    head: HeadRecord, stream: str, period: str, reason: str, detail: str, source: str = SOURCE
+    head: HeadRecord, stream: str, period: str, reason: str, detail: str
 ) -> QuarantinedRecord:
     return QuarantinedRecord(
-        source, stream, head.record_key, head.version_id, period, reason, detail
+        SOURCE, stream, head.record_key, head.version_id, period, reason, detail
     )
 
 
@@ -148,11 +148,10 @@ def userids_by_job_number(records: RecordReader) -> dict[str, set[str]]:
     return found
 
 
-def leaves_by_userid(
-    records: RecordReader, wanted: set[str], period: str, quarantined: list[QuarantinedRecord]
-) -> dict[str, list[Timed]]:
+def leaves_by_userid(records: RecordReader, wanted: set[str]) -> dict[str, list[Timed]]:
     """Approved leaves of the userids in ``wanted`` (the card holders), earliest first. A leave
-    of theirs with unreadable times is quarantined: it might have excused a day."""
+    whose times cannot be read excuses nothing here; it is DingTalk's record, so DingTalk's own
+    mapping quarantines it and its finding counts it, once."""
     found: dict[str, list[Timed]] = defaultdict(list)
     for head in records.heads("leave_status", source=DINGTALK):
         leave = head.payload
@@ -163,13 +162,6 @@ def leaves_by_userid(
             start = _instant(leave.get("start_time"), 1000)
             end = _instant(leave.get("end_time"), 1000)
         except ValueError:
-            detail = (
-                f"start_time {leave.get('start_time')!r} / end_time {leave.get('end_time')!r} "
-                "are not epoch milliseconds"
-            )
-            quarantined.append(
-                _quarantine(head, "leave_status", period, "bad_timestamp", detail, DINGTALK)
-            )
             continue
         found[userid].append(Timed(head, start, end))
     for leaves in found.values():
@@ -263,7 +255,7 @@ def late_and_absent(period: str, records: RecordReader) -> MappingResult:
         for link in links
         for u in userids.get(link.job_number or "", ())
     }
-    leaves = leaves_by_userid(records, wanted, period, quarantined)
+    leaves = leaves_by_userid(records, wanted)
     observations: list[Observation] = []
     for (card, day), shift in sorted(shifts.items()):
         holding = {link.job_number for link in cards.get(card, ()) if link.holds_on(day)}

@@ -75,6 +75,9 @@ class IdentityResolver:
     def resolve(self, person: PersonRef, on: date | None = None) -> str | Unresolved:
         """The job number of ``person`` (on day ``on`` for ids held for a time), or why there
         is none."""
+        if not person.person_id.strip():
+            label = person.system.replace("_", " ")
+            return Unresolved("missing_person", f"the {label} is empty: the record names no one")
         if person.system in DIRECT_SYSTEMS:
             if person.person_id in self.employees:
                 return person.person_id

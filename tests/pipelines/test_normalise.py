@@ -199,3 +199,13 @@ def test_a_badge_held_by_two_people_on_one_day_is_ambiguous() -> None:
     assert resolver.resolve(PersonRef("badge", "BG00001"), date(2026, 10, 5)) == Unresolved(
         "ambiguous_person", "badge BG00001 is held by 2 people on 2026-10-05: E00001, E00002"
     )
+
+
+def test_an_empty_id_names_no_one() -> None:
+    resolver = IdentityResolver.build(WORKERS, [])
+    assert resolver.resolve(PersonRef("job_number", " ")) == Unresolved(
+        "missing_person", "the job number is empty: the record names no one"
+    )
+    assert resolver.resolve(PersonRef("badge", ""), date(2026, 10, 5)) == Unresolved(
+        "missing_person", "the badge is empty: the record names no one"
+    )

@@ -75,7 +75,8 @@ def fact_inputs(session: Session, fact_ids: Iterable[int]) -> dict[int, list[int
     return found
 
 
-def _record_keys(session: Session, version_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+def record_keys(session: Session, version_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """(stream, record key) of each raw record version, read in batches."""
     ids = list(version_ids)
     keys: dict[int, tuple[str, str]] = {}
     for start in range(0, len(ids), 500):
@@ -92,7 +93,7 @@ def describe_change(
     session: Session, old_inputs: list[int], new_inputs: list[int]
 ) -> dict[str, list[dict[str, Any]]]:
     """Which source records a correction touched: changed versions, added and removed records."""
-    keys = _record_keys(session, set(old_inputs) | set(new_inputs))
+    keys = record_keys(session, set(old_inputs) | set(new_inputs))
     old_by_key = {keys[v]: v for v in old_inputs if v in keys}
     new_by_key = {keys[v]: v for v in new_inputs if v in keys}
     changed, added, removed = [], [], []

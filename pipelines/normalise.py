@@ -9,18 +9,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from connectors.registry import Connector
 from pipelines.combine import Tally
-from pipelines.facts import FactStats, save_facts
+from pipelines.facts import FactStats, record_keys, save_facts
 from pipelines.identity import IdentityResolver, Unresolved
 from pipelines.quarantine import record_quarantine_finding, save_quarantine
 from pipelines.reader import StoreReader
 from schemas.catalog import Catalog, CatalogError, load_catalog
 from schemas.facts import Fact, Observation, PersonRef, QuarantinedRecord
-from schemas.tables import RawRecordVersion
 
 
 @dataclass
@@ -32,18 +31,6 @@ class NormaliseStats:
     stored: FactStats = field(default_factory=FactStats)
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     unresolved_without_records: int = 0
-
-
-def _record_refs(session: Session, version_ids: list[int]) -> dict[int, tuple[str, str]]:
-    refs: dict[int, tuple[str, str]] = {}
-    for start in range(0, len(version_ids), 500):
-        rows = session.execute(
-            select(RawRecordVersion.id, RawRecordVersion.stream, RawRecordVersion.record_key).where(
-                RawRecordVersion.id.in_(version_ids[start : start + 500])
-            )
-        )
-        refs.update({vid: (stream, key) for vid, stream, key in rows})
-    return refs
 
 
 def resolve_facts(
@@ -83,7 +70,7 @@ def resolve_facts(
     unresolved: dict[int, Unresolved] = {}
     for (version_id, _), why in sorted(unresolved_uses.items()):
         unresolved.setdefault(version_id, why)
-    refs = _record_refs(session, sorted(unresolved))
+    refs = record_keys(session, sorted(unresolved))
     quarantined = [
         QuarantinedRecord(
             source=source,

@@ -37,6 +37,23 @@ def test_demo_runs_twice_and_its_runs_are_in_the_persistent_instance(
     metadata = event.asset_materialization.metadata
     assert metadata["new_versions"].value == 0
     assert metadata["records_pulled"].value > 0
+    # Each source's facts say what they produced, for whom, and what was quarantined and why.
+    for source in ("attendance", "crm", "dingtalk", "erp", "evaluations", "qms"):
+        event = instance.get_latest_materialization_event(dg.AssetKey(["facts", source]))
+        assert event is not None and event.asset_materialization is not None, source
+        facts = event.asset_materialization.metadata
+        assert event.asset_materialization.partition == _last_period()
+        assert facts["facts"].value > 0 and facts["people_covered"].value > 0, source
+        assert facts["new_fact_versions"].value == 0, source  # the second run changed nothing
+        assert facts["unchanged_facts"].value == facts["facts"].value, source
+        quarantined = facts["quarantined_by_reason"].value
+        assert facts["quarantined"].value == sum(quarantined.values()), source
+    crm_facts = instance.get_latest_materialization_event(dg.AssetKey(["facts", "crm"]))
+    assert crm_facts is not None and crm_facts.asset_materialization is not None
+    # The CRM's integration account owns a legacy order nobody can be identified by.
+    assert crm_facts.asset_materialization.metadata["quarantined_by_reason"].value == {
+        "unknown_person": 1
+    }
 
     listed = runner.invoke(app, ["scores", "--period", _last_period(), "--json"])
     assert listed.exit_code == 0

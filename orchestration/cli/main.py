@@ -95,6 +95,69 @@ def demo(
 
 
 @app.command()
+def bench(
+    seed: Annotated[int, typer.Option(help="Seed of the sandbox company.")] = 42,
+    employees: Annotated[int, typer.Option(help="Employees in the sandbox company.")] = 200,
+    months: Annotated[int, typer.Option(help="Closed months to land and normalise.")] = 1,
+    sources: Annotated[
+        str | None, typer.Option(help="Comma-separated sources; all registered ones by default.")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Store to bench on; a fresh SQLite file by default."),
+    ] = None,
+    memory: Annotated[
+        bool, typer.Option("--memory", help="Also trace each step's peak heap (slower).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the steps as JSON.")] = False,
+) -> None:
+    """Land and normalise a sandbox company with the hub's own code and print, per stream and
+    per source and month, how many records or facts, how long and (with --memory) how much
+    memory."""
+    import json
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+
+    from connectors.registry import discover
+    from orchestration.bench import run_bench
+    from sandbox.clock import SHANGHAI
+
+    if not 1 <= months <= 6:
+        raise fail("--months must be between 1 and 6 (the sandbox keeps six closed months)")
+    if employees < 1:
+        raise fail("--employees must be at least 1")
+    everyone = discover()
+    chosen = [s.strip() for s in (sources or ",".join(everyone)).split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in everyone]
+    if unknown or not chosen:
+        raise fail(f"--sources takes some of {', '.join(everyone)}, not {sources!r}")
+    steps = run_bench(
+        seed=seed,
+        employees=employees,
+        months=months,
+        sources={name: everyone[name] for name in chosen},
+        everyone=everyone,
+        as_of=datetime.now(UTC).astimezone(SHANGHAI).date(),
+        database_url=database_url,
+        memory=memory,
+    )
+    if as_json:
+        print(json.dumps([s.as_dict() for s in steps], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"kpihub bench: {employees} employees, seed {seed}, {months} month(s)")
+    for column in ("phase", "source", "stream / month", "items", "seconds", "items/s", "peak MiB"):
+        table.add_column(column, justify="right" if column[0] in "isp" else "left")
+    for s in steps:
+        peak = f"{s.peak_mib:.1f}" if s.peak_mib is not None else "-"
+        table.add_row(
+            s.phase, s.source, s.subject, str(s.items), f"{s.seconds:.2f}",
+            f"{s.per_second:.0f}", peak,
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
 def ui(
     host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 3000,

@@ -115,13 +115,12 @@ def bench(
     per source and month, how many records or facts, how long and (with --memory) how much
     memory."""
     import json
-    from datetime import UTC, datetime
 
     from rich.table import Table
 
     from connectors.registry import discover
+    from connectors.sdk.calendar import today_local
     from orchestration.bench import run_bench
-    from sandbox.clock import SHANGHAI
 
     if not 1 <= months <= 6:
         raise fail("--months must be between 1 and 6 (the sandbox keeps six closed months)")
@@ -138,7 +137,7 @@ def bench(
         months=months,
         sources={name: everyone[name] for name in chosen},
         everyone=everyone,
-        as_of=datetime.now(UTC).astimezone(SHANGHAI).date(),
+        as_of=today_local(),
         database_url=database_url,
         memory=memory,
     )

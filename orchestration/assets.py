@@ -56,6 +56,14 @@ def build_stream_asset(connector: Connector, stream_name: str) -> dg.AssetsDefin
             metadata["rejected_by_reason"] = dg.MetadataValue.json(stats.rejected_by_reason)
         if stats.watermark:
             metadata["watermark"] = stats.watermark
+        if stats.future_stamped:
+            metadata["future_stamped_records"] = len(stats.future_stamped)
+            metadata["watermark_held_at_now"] = stats.watermark_held
+            context.log.warning(
+                f"{len(stats.future_stamped)} records are stamped later than the hub's clock "
+                "allows; they are landed and counted in a finding, and the watermark was held "
+                "at now"
+            )
         return dg.MaterializeResult(metadata=metadata)
 
     return _stream

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from connectors.sdk import Page, Stream
 from connectors.sdk.source import SourceClient
 from connectors.sdk.timeparse import now_utc
+from pipelines.clock_skew import FutureStamps, horizon, record_future_stamps
 from schemas.envelope import RawRecord, canonical_json
 from schemas.tables import QuarantineEntry, RawRecordVersion, RecordHead, StreamState
 
@@ -35,6 +36,9 @@ class LandingStats:
     rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     watermark: str | None = None
+    future_stamped: dict[str, str] = field(default_factory=dict)
+    """Records stamped later than the hub's clock allows, by key (landed, and a finding)."""
+    watermark_held: bool = False
 
 
 def load_state(session: Session, source: str, stream: str) -> dict[str, Any] | None:
@@ -191,13 +195,16 @@ def land_stream(engine: Engine, source: SourceClient, stream: Stream, run_id: st
     stats = LandingStats(source=source.name, stream=stream.name)
     with Session(engine) as session:
         state = load_state(session, source.name, stream.name)
+    ahead = FutureStamps(horizon())
     for page in source.read(stream, state):
         now = now_utc()
+        ahead.note(page.records)
+        committed = ahead.bounded(dict(page.state))
         with Session(engine) as session, session.begin():
             landed, moved = land_records(session, page.records, run_id, now)
             _quarantine_rejected(session, page, stream, source.name, run_id, now)
+            record_future_stamps(session, source.name, stream.name, ahead)
             if stream.incremental or page.final:
-                committed = dict(page.state)
                 if page.final:
                     committed["last_sync_at"] = now.isoformat()
                 _save_state(session, source.name, stream.name, committed, run_id)
@@ -208,6 +215,8 @@ def land_stream(engine: Engine, source: SourceClient, stream: Stream, run_id: st
         stats.rejected += len(page.rejected)
         for item in page.rejected:
             stats.rejected_by_reason[item.reason] = stats.rejected_by_reason.get(item.reason, 0) + 1
-        if page.state.get("watermark"):
-            stats.watermark = page.state["watermark"]
+        if committed.get("watermark"):
+            stats.watermark = committed["watermark"]
+    stats.future_stamped = dict(ahead.records)
+    stats.watermark_held = ahead.watermark_held
     return stats

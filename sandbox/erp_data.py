@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    delete,
     insert,
 )
 
@@ -222,24 +223,31 @@ class Erp:
 
     def rows(self, at: datetime) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
         """Every table's rows as they stood at instant ``at``."""
+        for table, rows in self._rows(at):
+            # A row exists as it stood at ``at``: nothing stamped later has been written yet.
+            yield table, [r for r in rows if r["FMODIFYDATE"] <= naive(at)]
+
+    def _rows(self, at: datetime) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
         names = {d.dept_id: d.name for d in self.company.departments}
         yield HR_EMP, [
             {
                 "FEMPNO": e.job_number, "FNAME": e.name, "FDEPTNAME": names[e.home_dept],
                 "FBADGE": e.current.badge, "FCARDNO": e.current.card_no,
-                "FSTATUS": "L" if e.left_date and e.left_date <= at.date() else "A",
-                "FMODIFYDATE": naive(local(e.left_date or e.current.begin, 9)),
+                "FSTATUS": "L" if left else "A",
+                "FMODIFYDATE": naive(local(e.left_date if left else e.current.begin, 9)),
             }
             for e in self.company.employees
+            for left in [e.left_date is not None and local(e.left_date, 9) <= at]
         ]  # fmt: skip
         yield HR_EMP_BADGE, [
             {
                 "FID": n, "FEMPNO": a.job_number, "FBADGE": a.badge, "FCARDNO": a.card_no,
                 "FBEGINDATE": naive(local(a.begin, 0)),
-                "FENDDATE": naive(local(a.end, 0)) if a.end else None,
-                "FMODIFYDATE": naive(local(a.end or a.begin, 9)),
+                "FENDDATE": naive(local(a.end, 0)) if ended else None,
+                "FMODIFYDATE": naive(local(a.end if ended else a.begin, 9)),
             }
             for n, a in enumerate((a for e in self.company.employees for a in e.badges), start=1)
+            for ended in [a.end is not None and local(a.end, 9) <= at]
         ]  # fmt: skip
         receipts = []
         for period in self.periods:
@@ -286,6 +294,22 @@ def load_erp(erp: Erp, engine: Engine, at: datetime) -> dict[str, int]:
                 conn.execute(insert(table), chunk)
             counts[table.name] = len(rows)
     return counts
+
+
+def apply_erp_changes(erp: Erp, engine: Engine, since: datetime, at: datetime) -> int:
+    """Write the rows changed after ``since`` and by ``at`` over their old selves, as the ERP's
+    own users would during the day; returns how many rows were written."""
+    written = 0
+    with engine.begin() as conn:
+        for table, rows in erp.rows(at):
+            changed = [r for r in rows if r["FMODIFYDATE"] > naive(since)]
+            keys = [c for c in table.primary_key.columns]
+            for row in changed:
+                conn.execute(delete(table).where(*(c == row[c.name] for c in keys)))
+            for chunk in _chunks(changed, 5000):
+                conn.execute(insert(table), chunk)
+            written += len(changed)
+    return written
 
 
 def write_erp_sqlite(erp: Erp, path: str, at: datetime) -> dict[str, int]:

@@ -9,6 +9,7 @@ what the servers render. Closed months do not change as the current month goes o
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -65,6 +66,8 @@ class World:
     attendance: Attendance
     erp: Erp
     anomalies: list[PlantedAnomaly] = field(default_factory=list)
+    clock: Callable[[], datetime] | None = None
+    """The sandbox's own "now"; by default the wall clock, never past the end of ``as_of``."""
 
     def __post_init__(self) -> None:
         self._orders_by_id = {o.id: o for o in self.crm.orders}
@@ -95,6 +98,13 @@ class World:
     def end(self) -> datetime:
         return datetime.combine(self.as_of, time(23, 59, 59), tzinfo=SHANGHAI)
 
+    def now(self) -> datetime:
+        """What the systems consider the present: no record stamped later than this is served,
+        so the rest of today appears as the day goes on, as it does in a real system. A world
+        of a past day has lived through it: everything up to its end is served."""
+        moment = self.clock() if self.clock is not None else datetime.now(UTC)
+        return min(moment.astimezone(SHANGHAI), self.end)
+
     def employee(self, job_number: str) -> Employee | None:
         return self._by_job_number.get(job_number)
 
@@ -113,13 +123,26 @@ class World:
     def orders_since(
         self, since: datetime | None, after: tuple[datetime, str] | None
     ) -> list[Order]:
-        """Orders updated at or after ``since`` and strictly after the paging key ``after``."""
-        start = 0
-        if since is not None:
-            start = bisect.bisect_left(self.order_keys, (since, ""))
-        if after is not None:
-            start = max(start, bisect.bisect_right(self.order_keys, after))
-        return self.crm.orders[start:]
+        """Orders updated at or after ``since``, strictly after the paging key ``after``, and
+        not after now."""
+        return self.crm.orders[since_slice(self.order_keys, since, after, self.now())]
+
+
+LAST_KEY = "\U0010ffff"
+
+
+def since_slice(
+    keys: list[tuple[datetime, str]],
+    since: datetime | None,
+    after: tuple[datetime, str] | None,
+    now: datetime,
+) -> slice:
+    """The rows of a list sorted by (updated, key) that a "changed since" read serves: from
+    ``since``, past the paging key ``after``, up to ``now``."""
+    start = bisect.bisect_left(keys, (since, "")) if since is not None else 0
+    if after is not None:
+        start = max(start, bisect.bisect_right(keys, after))
+    return slice(start, max(start, bisect.bisect_right(keys, (now, LAST_KEY))))
 
 
 def _periods(as_of: date) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 import uvicorn
+from sqlalchemy import create_engine
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
@@ -20,7 +21,7 @@ from sandbox.apps.crm import create_crm_app
 from sandbox.apps.dingtalk import create_dingtalk_app
 from sandbox.apps.plant import create_attendance_app, create_qms_app
 from sandbox.clock import period_bounds
-from sandbox.erp_data import write_erp_sqlite
+from sandbox.erp_data import apply_erp_changes, write_erp_sqlite
 from sandbox.evaluations_data import write_evaluation_files
 from sandbox.faults import FaultInjector, FaultPlan, inject
 from sandbox.model import World
@@ -77,6 +78,8 @@ def credentials(seed: int) -> dict[str, str]:
     }
 
 
+# How often the ERP file takes in the rows the day has brought since it was last written.
+ERP_TICK_SECONDS = 30.0
 SYSTEMS = ("crm", "dingtalk", "qms", "attendance", "erp", "evaluations", "alerts")
 
 
@@ -159,6 +162,9 @@ class SandboxServer:
                 KPIHUB_ATTENDANCE_USERNAME=creds["attendance_username"],
                 KPIHUB_ATTENDANCE_PASSWORD=creds["attendance_password"],
             )
+        self._stopped = threading.Event()
+        self._erp_lock = threading.Lock()
+        self._erp_written_at = world.now()
         self._own_dir: tempfile.TemporaryDirectory[str] | None = None
         self.erp_path: Path | None = None
         self.evaluations_dir: Path | None = None
@@ -210,7 +216,10 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         if self.erp_path is not None:
             self.erp_path.unlink(missing_ok=True)
-            write_erp_sqlite(self.world.erp, str(self.erp_path), self.world.end)
+            self._erp_written_at = self.world.now()
+            write_erp_sqlite(self.world.erp, str(self.erp_path), self._erp_written_at)
+            if self._erp_written_at < self.world.end:
+                threading.Thread(target=self._erp_ticker, name="sandbox-erp", daemon=True).start()
         if self.evaluations_dir is not None:
             shutil.rmtree(self.evaluations_dir, ignore_errors=True)
             self.evaluations_dir.mkdir(parents=True)
@@ -230,7 +239,31 @@ class SandboxServer:
         for period in reversed(self.world.periods):
             self.world.plant.inspections_on(period_bounds(period)[0])
 
+    def tick(self) -> int:
+        """Bring the ERP file up to the sandbox's now: the rows changed since it was last
+        written appear, as the day goes on. Returns how many rows were written."""
+        if self.erp_path is None:
+            return 0
+        with self._erp_lock:
+            now = self.world.now()
+            if now <= self._erp_written_at:
+                return 0
+            engine = create_engine(f"sqlite:///{self.erp_path}")
+            try:
+                written = apply_erp_changes(self.world.erp, engine, self._erp_written_at, now)
+            finally:
+                engine.dispose()
+            self._erp_written_at = now
+            return written
+
+    def _erp_ticker(self) -> None:
+        while not self._stopped.wait(ERP_TICK_SECONDS):
+            self.tick()
+            if self._erp_written_at >= self.world.end:
+                return
+
     def stop(self) -> None:
+        self._stopped.set()
         for app in self.apps.values():
             app.stop()
         if self.mail is not None:

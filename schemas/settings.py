@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     hr_store_url: str | None = Field(default=None, validation_alias="KPIHUB_HR_STORE_URL")
     dagster_home: Path | None = Field(default=None, validation_alias="DAGSTER_HOME")
     templates_dir: Path | None = Field(default=None, validation_alias="KPIHUB_TEMPLATES_DIR")
+    clock_tolerance_seconds: float = Field(
+        default=300.0, ge=0, validation_alias="KPIHUB_CLOCK_TOLERANCE_SECONDS"
+    )
+    """How far ahead of the hub's clock a source's time stamp may be before it is a finding."""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

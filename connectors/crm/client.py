@@ -19,4 +19,5 @@ def open_crm(endpoint: str, client_id: str, client_secret: str) -> HttpSource:
         client_secret=client_secret,
     )
     client = httpx.Client(base_url=base, auth=auth, timeout=httpx.Timeout(30.0, connect=5.0))
-    return HttpSource("crm", client, rate=RateBudget(REQUESTS_PER_SECOND))
+    budget = RateBudget.shared(f"crm {base} {client_id}", REQUESTS_PER_SECOND)
+    return HttpSource("crm", client, rate=budget)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
-from connectors.dingtalk.days import day_range, end_ms, epoch_ms, through
+from connectors.dingtalk.days import batches, day_range, end_ms, epoch_ms, through
 from connectors.sdk import HttpSource, Page, Stream, StreamError
-from connectors.sdk.calendar import windows
+from connectors.sdk.calendar import REVISIT, THROUGH, windows
 from connectors.sdk.http import wrap_records
 from connectors.sdk.timeparse import now_utc
 
@@ -26,6 +27,9 @@ DEFAULT_PROCESS_CODES = ("PROC-LEAVE", "PROC-TRIP")
 WINDOW_DAYS = 120
 REACHES_BACK_DAYS = 364
 PAGE_SIZE = 20
+# How far ahead of the day it covers a leave or trip is usually filed.
+FILED_AHEAD_DAYS = 14
+UNFINISHED = frozenset({"NEW", "RUNNING"})
 
 
 def process_codes() -> tuple[str, ...]:
@@ -97,17 +101,46 @@ def instance(source: HttpSource, stream: Stream, instance_id: str, page: int) ->
 def read_approvals(
     source: HttpSource, stream: Stream, state: Mapping[str, Any] | None
 ) -> Iterator[Page]:
+    """Instances created in the days to pull, plus those still open at the last pull.
+
+    listids selects by creation time, so a first pull starts ``FILED_AHEAD_DAYS`` before the
+    first day it keeps: a leave filed a week ahead covers days inside the history. An instance
+    still NEW or RUNNING is asked for again on every pull until it finishes, however long ago it
+    was filed: an approval granted later excuses the day it covers. Later pulls need no lead:
+    anything filed before the last day pulled was listed then, finished or not.
+    """
     start, end = day_range(state, keeps_days=REACHES_BACK_DAYS)
+    if not (state or {}).get(THROUGH):
+        start = max(
+            start - timedelta(days=FILED_AHEAD_DAYS), end - timedelta(days=REACHES_BACK_DAYS)
+        )
     kept = dict(state or {})
+    still_open: set[str] = set()
+    fetched: set[str] = set()
     number = 0
+
+    def fetch(ids: list[str], page: int) -> Page:
+        details = [instance(source, stream, i, page) for i in ids]
+        fetched.update(ids)
+        still_open.update(
+            d["process_instance_id"] for d in details if d.get("status") in UNFINISHED
+        )
+        records, rejected = wrap_records(source, stream, details, now_utc())
+        return Page(number=page, records=records, state=kept, rejected=rejected)
+
     for code in process_codes():
         for first, last in windows(start, end, WINDOW_DAYS):
             pages = instance_ids(source, stream, code, epoch_ms(first), end_ms(last), number + 1)
             for number, ids in pages:
-                details = [instance(source, stream, i, number) for i in ids]
-                records, rejected = wrap_records(source, stream, details, now_utc())
-                yield Page(number=number, records=records, state=kept, rejected=rejected)
-    yield Page(number=number + 1, records=[], state=through(end), final=True)
+                yield fetch([i for i in ids if i not in fetched], number)
+    if start <= end:
+        pending = [str(i) for i in (state or {}).get(REVISIT, []) if str(i) not in fetched]
+        for ids in batches(pending, PAGE_SIZE):
+            number += 1
+            yield fetch(list(ids), number)
+    final = through(end) if start <= end else dict(state or {})
+    final[REVISIT] = sorted(still_open) if start <= end else list(final.get(REVISIT, []))
+    yield Page(number=number + 1, records=[], state=final, final=True)
 
 
 __all__ = ["process_codes", "read_approvals"]

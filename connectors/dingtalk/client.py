@@ -80,7 +80,7 @@ def open_dingtalk(
     return HttpSource(
         "dingtalk",
         client,
-        rate=RateBudget(REQUESTS_PER_SECOND),
+        rate=RateBudget.shared(f"dingtalk {endpoint} {app_key}", REQUESTS_PER_SECOND),
         retry=DingTalkRetry.from_environ(),
         body_check=check_envelope,
     )

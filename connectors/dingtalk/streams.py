@@ -41,6 +41,8 @@ STREAMS = (
         record_key="process_instance_id",
         record_path="result.process_instance",
         updated_field="finish_time",
+        window_field="create_time",
+        lookback=timedelta(days=LOOKBACK_DAYS),
         record_schema=ProcessInstance,
         reader=read_approvals,
     ),

@@ -18,6 +18,9 @@ from connectors.sdk.timeparse import SHANGHAI, now_utc
 
 HISTORY_MONTHS = 6
 THROUGH = "through"
+REVISIT = "revisit"
+"""A state key: the record keys a stream asks for again on every pull until they settle (an
+approval still running), whatever window they were first found in."""
 
 
 def today_local() -> date:

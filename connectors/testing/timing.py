@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from connectors.sdk.calendar import THROUGH, local_day_start, today_local
+from connectors.sdk.calendar import REVISIT, THROUGH, local_day_start, today_local
 from connectors.sdk.stream import Stream
 from connectors.sdk.timeparse import SHANGHAI, parse_instant
 from schemas.envelope import RawRecord
@@ -82,10 +82,13 @@ def local_day(moment: datetime) -> date:
 
 
 def future_state(state: Mapping[str, Any]) -> dict[str, Any]:
-    """``state`` with every day and instant in it moved a year past today."""
+    """``state`` with every day and instant in it moved a year past today. Records kept for a
+    revisit are dropped from it: a year on, they have long settled."""
     future_day = today_local() + timedelta(days=FUTURE_DAYS)
     moved: dict[str, Any] = {}
     for key, value in state.items():
+        if key == REVISIT:
+            continue
         moved[key] = value
         if not isinstance(value, str):
             continue

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from starlette.routing import Route
 
 from sandbox.apps.limits import SlidingWindowLimiter, TokenTable
 from sandbox.crm_data import CrmUser, Customer, Lead, Order, Survey
-from sandbox.model import World, iso_local
+from sandbox.model import World, iso_local, since_slice
 
 Renderer = Callable[[Any], dict[str, Any]]
 MAX_LIMIT = 500
@@ -103,11 +102,10 @@ class StaticResource:
         self.keys = [(updated(r), r.id) for r in ordered]
         self.render = render
 
-    def since(self, since: datetime | None, after: tuple[datetime, str] | None) -> list[Any]:
-        start = bisect.bisect_left(self.keys, (since, "")) if since is not None else 0
-        if after is not None:
-            start = max(start, bisect.bisect_right(self.keys, after))
-        return self.rows[start:]
+    def since(
+        self, since: datetime | None, after: tuple[datetime, str] | None, now: datetime
+    ) -> list[Any]:
+        return self.rows[since_slice(self.keys, since, after, now)]
 
 
 def encode_cursor(updated_at: datetime, key: str) -> str:
@@ -201,7 +199,7 @@ def create_crm_app(
             rows: list[Any] = world.orders_since(since, after)[: limit + 1]
             render: Renderer = order_payload
         elif resource in static:
-            rows = static[resource].since(since, after)[: limit + 1]
+            rows = static[resource].since(since, after, world.now())[: limit + 1]
             render = static[resource].render
         else:
             return error(404, "not_found", f"no resource {resource!r}")
@@ -216,7 +214,7 @@ def create_crm_app(
     async def cancel(request: Request) -> JSONResponse:
         order_id = request.path_params["order_id"]
         try:
-            order = world.cancel_order(order_id, datetime.now().astimezone())
+            order = world.cancel_order(order_id, world.now())
         except KeyError:
             return error(404, "not_found", f"no order {order_id}")
         return JSONResponse(order_payload(order))

@@ -135,9 +135,6 @@ def create_dingtalk_app(
 
     attendance = DingTalkAttendance(world)
 
-    def now() -> datetime:
-        return datetime.now(SHANGHAI)
-
     async def listsub(request: Request) -> JSONResponse:
         body, refusal = await guarded(request, "listsub")
         if refusal is not None:
@@ -200,7 +197,7 @@ def create_dingtalk_app(
             ),
             Route(
                 "/topapi/processinstance/listids",
-                answering("listids", lambda body: attendance.list_ids(body, now)),
+                answering("listids", lambda body: attendance.list_ids(body, world.now)),
                 methods=["POST"],
             ),
             Route(

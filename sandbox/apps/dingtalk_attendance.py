@@ -131,8 +131,13 @@ class DingTalkAttendance:
         offset, limit = int(body.get("offset", 0)), int(body.get("limit", MAX_LIMIT))
         if offset < 0 or not 1 <= limit <= MAX_LIMIT:
             raise DingTalkError("40035", "limit不能超过50")
+        now_ms = epoch_ms(self.world.now())
         records = sorted(
-            self._office_records(first, last, [str(u) for u in users]),
+            (
+                r
+                for r in self._office_records(first, last, [str(u) for u in users])
+                if max(r["userCheckTime"], r["baseCheckTime"]) <= now_ms
+            ),
             key=lambda r: (r["workDate"], r["userId"], r["checkType"]),
         )
         return {
@@ -194,7 +199,7 @@ class DingTalkAttendance:
         ids = sorted(
             a.instance_id
             for a in self._approvals()
-            if a.process_code == code and start <= a.created < end
+            if a.process_code == code and start <= a.created < end and a.created <= now()
             and (not users or a.originator_userid in users)
         )  # fmt: skip
         result: dict[str, Any] = {"list": ids[cursor : cursor + size]}
@@ -209,16 +214,19 @@ class DingTalkAttendance:
             for each in self._approvals():
                 self._approval_ids.setdefault(each.instance_id, each)
         approval = self._approval_ids.get(wanted)
-        if approval is None:
+        now = self.world.now()
+        if approval is None or approval.created > now:
             raise DingTalkError("40035", "审批实例不存在")
         kind = "事假" if approval.kind == "leave" else "外出"
+        # Until its approver acts, an instance is RUNNING, with no result and no finish time.
+        finished = approval.finished <= now
         return {
             "title": approval.title,
             "create_time": naive_text(approval.created),
-            "finish_time": naive_text(approval.finished),
+            "finish_time": naive_text(approval.finished) if finished else None,
             "originator_userid": approval.originator_userid,
-            "status": approval.status,
-            "result": approval.result,
+            "status": approval.status if finished else "RUNNING",
+            "result": approval.result if finished else "",
             "business_id": approval.instance_id[2:],
             "form_component_values": [
                 {"name": "类型", "value": kind, "id": "type", "component_type": "DDSelectField"},
@@ -232,10 +240,10 @@ class DingTalkAttendance:
                  "operation_type": "START_PROCESS_INSTANCE", "operation_result": "NONE"},
             ],
             "tasks": [
-                {"userid": "manager", "task_status": "COMPLETED",
-                 "task_result": approval.result.upper(),
+                {"userid": "manager", "task_status": "COMPLETED" if finished else "RUNNING",
+                 "task_result": approval.result.upper() if finished else "NONE",
                  "create_time": naive_text(approval.created),
-                 "finish_time": naive_text(approval.finished)},
+                 "finish_time": naive_text(approval.finished) if finished else None},
             ],
         }  # fmt: skip
 

@@ -109,7 +109,10 @@ def create_qms_app(world: World, api_key: str) -> Starlette:
             return error(400, "bad_request", "page and page_size must be integers")
         if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
             return error(400, "bad_request", f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
-        items = window(first, last)
+        items, now = window(first, last), world.now()
+        if last >= now.date():
+            # Today's inspections appear as the day goes on; later days have none yet.
+            items = [i for i in items if i.inspected_at <= now]
         periods = {period_of(first + timedelta(days=n)) for n in range((last - first).days + 1)}
         overlap = any(p in duplicated for p in periods)
         chunk, total = served_page(items, page, size, overlap, request.scope.get(PAGE_SHIFT, 0))
@@ -212,7 +215,10 @@ def create_attendance_app(world: World, username: str, password: str) -> Starlet
             return error(400, "bad_request", "offset and limit must be integers")
         if offset < 0 or not 1 <= limit <= MAX_PUNCH_LIMIT:
             return error(400, "bad_request", f"offset >= 0 and 1 <= limit <= {MAX_PUNCH_LIMIT}")
+        now = int(world.now().timestamp())
         found = day_punches(day)
+        if found and found[-1]["punch_time"] > now:
+            found = [p for p in found if p["punch_time"] <= now]
         return JSONResponse(
             {"items": found[offset : offset + limit], "has_more": offset + limit < len(found)}
         )

@@ -76,11 +76,13 @@ def test_a_second_pull_asks_from_the_watermark_less_an_hour_and_lands_nothing(
 ) -> None:
     rows, updated = MODEL[stream]
     source = CONNECTOR.connect(server.endpoints)
+    # What the CRM answered, not what was sent: a request refused and retried (a 429 when
+    # another client of the same credentials used the second's budget) is one ask, not two.
     asked: list[str | None] = []
-    source.client.event_hooks["request"].append(
-        lambda request: (
-            asked.append(request.url.params.get("updated_since"))
-            if request.url.path.startswith("/api/")
+    source.client.event_hooks["response"].append(
+        lambda response: (
+            asked.append(response.request.url.params.get("updated_since"))
+            if response.request.url.path.startswith("/api/") and response.status_code == 200
             else None
         )
     )
@@ -135,3 +137,33 @@ def test_a_survey_score_may_arrive_as_a_string_and_unknown_fields_pass() -> None
     assert survey.model_extra == {"channel": "sms"}
     with pytest.raises(ValidationError, match="score"):
         Survey.model_validate({**survey.model_dump(), "score": "very good"})
+
+
+def test_two_clients_of_one_credential_stay_within_the_crm_limit_together(world: World) -> None:
+    """The CRM counts 10 requests/s per client id, whoever sends them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with SandboxServer(world, systems=("crm",)) as own:
+        sources = [CONNECTOR.connect(own.endpoints) for _ in range(2)]
+        statuses: list[int] = []
+        for source in sources:
+            source.client.event_hooks["response"].append(
+                lambda response: (
+                    statuses.append(response.status_code)
+                    if response.request.url.path.startswith("/api/")
+                    else None
+                )
+            )
+
+        def pull(source: Any) -> int:
+            declared = CONNECTOR.stream("leads")
+            return sum(len(p.records) for _ in range(6) for p in source.read(declared, None))
+
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                counts = list(pool.map(pull, sources))
+        finally:
+            for source in sources:
+                source.close()
+    assert counts == [6 * len(world.crm.leads)] * 2
+    assert statuses == [200] * 12

@@ -178,3 +178,11 @@ def test_the_first_backoff_comes_from_the_environment() -> None:
         assert str(caught.value) == (
             f"KPIHUB_RETRY_INITIAL_BACKOFF={bad!r}: must be a number of seconds from 0 to 60"
         )
+
+
+def test_clients_of_the_same_credentials_share_one_rate_budget() -> None:
+    from connectors.sdk.rate import RateBudget
+
+    first = RateBudget.shared("crm http://127.0.0.1:1 client-a", 9.0)
+    assert RateBudget.shared("crm http://127.0.0.1:1 client-a", 9.0) is first
+    assert RateBudget.shared("crm http://127.0.0.1:1 client-b", 9.0) is not first

@@ -182,14 +182,14 @@ def test_cancel_control_changes_the_order_and_the_truth() -> None:
     order = next(o for o in world.orders if o.status == "signed" and o.period == "2026-09")
     owner = next(u for u in world.crm_users if u.id == order.owner_id)
     before = {r.job_number: r.value for r in truth(world, "2026-09", ("contract_amount",))}
+    # The sandbox's own clock, at an afternoon of its last day: the cancellation is stamped then.
+    started = datetime(2026, 11, 22, 15, 30, 5, tzinfo=SHANGHAI)
+    world.clock = lambda: started
     with SandboxServer(world, systems=("crm",)) as running:
-        started = datetime.now(SHANGHAI).replace(microsecond=0)
         response = httpx.post(f"{running.crm.url}/_sandbox/orders/{order.id}/cancel")
-        finished = datetime.now(SHANGHAI)
         cancelled = response.json()
         assert (cancelled["id"], cancelled["status"]) == (order.id, "cancelled")
-        assert cancelled["updated_at"].endswith("+08:00")
-        assert started <= datetime.fromisoformat(cancelled["updated_at"]) <= finished
+        assert cancelled["updated_at"] == "2026-11-22T15:30:05+08:00"
         assert httpx.post(f"{running.crm.url}/_sandbox/orders/SO-X/cancel").status_code == 404
         # An incremental pull from just before the cancellation sees exactly the correction.
         changed = all_pages(running, "orders", updated_since=started.isoformat())

@@ -139,6 +139,8 @@ def build_scores_asset(
         assert templates_dir is not None
         templates = load_templates(templates_dir)
         stats = score_period(stores, period, templates, connectors, context.run.run_id)
+        for left_out in stats.unassigned:
+            context.log.warning(f"{left_out.person.job_number} is not scored: {left_out.reason}")
         top = sorted(stats.drafts, key=lambda d: (-d.total, d.job_number))[:10]
         table = "\n".join(
             f"| {d.job_number} | {d.employee_name} | {d.template} | {d.total} | {d.grade} |"
@@ -151,6 +153,12 @@ def build_scores_asset(
                 "superseded": stats.superseded,
                 "unchanged": stats.unchanged,
                 "held": stats.held,
+                "held_by_reason": dg.MetadataValue.json(stats.held_by_reason),
+                "by_template": dg.MetadataValue.json(stats.by_template),
+                "unassigned": len(stats.unassigned),
+                "unassigned_people": dg.MetadataValue.json(
+                    {u.person.job_number: u.reason for u in stats.unassigned}
+                ),
                 "by_grade": dg.MetadataValue.json(stats.by_grade),
                 "top_scores": dg.MetadataValue.md(
                     "| job number | name | template | total | grade |\n|---|---|---|---|---|\n"

@@ -1,5 +1,10 @@
 """Lineage tracing: a published score -> its components -> the facts -> the raw record versions
-and their payloads as fetched. Money and scores are Decimal strings so nothing is lost to floats."""
+and their payloads as fetched. Money and scores are Decimal strings so nothing is lost to floats.
+
+Every number the total came from is in the trace: each component's actual, target and its source,
+direction, cap, attainment, weight used and points (exact, not rounded), and the adjustments in
+the order applied with their kind and amount, so the total can be recomputed from the trace.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipelines.facts import fact_inputs
+from pipelines.facts import decimal_text, fact_inputs
 from pipelines.stores import Stores
 from schemas.catalog import load_catalog
 from schemas.tables import KpiFactRow, RawRecordVersion, Score, ScoreAdjustment, ScoreComponent
@@ -25,6 +30,11 @@ class TraceNotFound(LookupError):
 
 def money_text(value: Decimal | None, quantum: Decimal = POINTS) -> str | None:
     return None if value is None else str(value.quantize(quantum))
+
+
+def exact_text(value: Decimal | None) -> str | None:
+    """The number as it is, without trailing zeros: points are not rounded before the total."""
+    return None if value is None else decimal_text(value)
 
 
 @cache
@@ -65,9 +75,17 @@ def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
             )
         )
         adjustments = list(
-            hr.scalars(select(ScoreAdjustment).where(ScoreAdjustment.score_id == score.id))
+            hr.scalars(
+                select(ScoreAdjustment)
+                .where(ScoreAdjustment.score_id == score.id)
+                .order_by(ScoreAdjustment.position)
+            )
         )
-    fact_ids = sorted({fid for c in components for fid in c.fact_ids})
+    fact_ids = sorted(
+        {fid for c in components for fid in c.fact_ids}
+        | {c.target_fact_id for c in components if c.target_fact_id is not None}
+        | {fid for a in adjustments for fid in a.fact_ids}
+    )
     with Session(stores.hub) as hub:
         facts = {
             f.id: f for f in hub.scalars(select(KpiFactRow).where(KpiFactRow.id.in_(fact_ids)))
@@ -105,6 +123,9 @@ def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
             ],
         }
 
+    def facts_of(ids: list[int] | tuple[int, ...]) -> list[dict[str, Any]]:
+        return [fact_view(facts[fid]) for fid in ids if fid in facts]
+
     return {
         "employee": {
             "job_number": score.job_number,
@@ -116,27 +137,45 @@ def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
             "id": score.id,
             "template": score.template,
             "template_version": score.template_version,
+            "template_sha256": score.template_sha256,
+            "subtotal": exact_text(score.subtotal),
             "total": money_text(score.total),
             "grade": score.grade,
             "status": score.status,
+            "hold_reasons": list(score.hold_reasons or []),
             "version": score.version,
             "published_at": _iso(score.published_at),
         },
         "components": [
             {
                 "kpi_code": c.kpi_code,
+                "status": c.status,
                 "actual": None if c.actual is None else fact_value_text(c.actual, c.kpi_code),
-                "target": format(c.target.normalize(), "f"),
+                "target": exact_text(c.target),
+                "target_source": c.target_source,
+                "direction": c.direction,
+                "cap": exact_text(c.cap),
                 "attainment": money_text(c.attainment, RATIO),
-                "weight": format(c.weight.normalize(), "f"),
-                "points": money_text(c.points),
-                "facts": [fact_view(facts[fid]) for fid in c.fact_ids if fid in facts],
+                "weight": exact_text(c.weight),
+                "weight_used": exact_text(c.weight_used),
+                "points": exact_text(c.points),
+                "note": c.note,
+                "facts": facts_of(c.fact_ids),
+                "target_facts": facts_of([c.target_fact_id] if c.target_fact_id else []),
             }
             for c in components
         ],
         "adjustments": [
-            {"rule": a.rule, "points": money_text(a.points), "detail": a.detail}
+            {
+                "rule": a.rule,
+                "kind": a.kind,
+                "kpi_code": a.kpi_code,
+                "value": exact_text(a.value),
+                "amount": exact_text(a.amount),
+                "facts": facts_of(a.fact_ids),
+            }
             for a in adjustments
+            if a.applied
         ],
     }
 

@@ -1,26 +1,123 @@
 """Publishing scores to the HR store, versioned.
 
-A re-run with the same inputs publishes nothing. A changed input publishes a new version that
-supersedes the old one and says why; the old version stays for audit.
+Everyone a template is assigned to is scored from the period's current facts; their targets are
+their own ERP target facts when the template takes them and there is one, else the template's.
+Each template's final scores of the period are graded as one cohort. A re-run with the same
+inputs publishes nothing. A changed input (a fact, a target, a released hold, a grade moved by a
+regraded cohort, an edited template) publishes a new version that supersedes the old one and says
+why; the old version stays for audit. A person no template matches is reported, not dropped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.registry import Connector, DirectoryEntry
+from connectors.registry import Connector
 from connectors.sdk.timeparse import now_utc
+from pipelines.assignment import Person, Unassigned, assign
 from pipelines.facts import current_facts, decimal_text
-from pipelines.identity import IdentityResolver
-from pipelines.scoring import FactInputValue, ScoreDraft, score_person
+from pipelines.grading import Graded, grade_cohort
+from pipelines.roster import load_people
+from pipelines.scoring import FINAL, HELD, FactValue, ScoreResult, score_person
 from pipelines.stores import Stores
-from schemas.tables import Score, ScoreComponent
+from schemas.facts import TARGET
+from schemas.tables import KpiFactRow, Score, ScoreAdjustment, ScoreComponent
 from schemas.templates import ScoringTemplate
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else decimal_text(value)
+
+
+@dataclass(frozen=True)
+class ScoreDraft:
+    """A person's score ready to publish: the rules' result, the grade within the cohort, and
+    the corrections behind any corrected fact it read (to say why a new version exists)."""
+
+    person: Person
+    result: ScoreResult
+    template_sha256: str
+    graded: Graded | None = None
+    fact_changes: Mapping[int, str] = field(default_factory=dict)
+
+    @property
+    def job_number(self) -> str:
+        return self.person.job_number
+
+    @property
+    def employee_name(self) -> str:
+        return self.person.name
+
+    @property
+    def department(self) -> str:
+        return self.person.department
+
+    @property
+    def template(self) -> str:
+        return self.result.template
+
+    @property
+    def template_version(self) -> str:
+        return self.result.template_version
+
+    @property
+    def total(self) -> Decimal:
+        return self.result.total
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+    @property
+    def grade(self) -> str | None:
+        return None if self.graded is None else self.graded.grade
+
+    def digest(self) -> str:
+        """What a published score depends on; equal digests mean nothing to republish. Rank and
+        cohort size are left out: one person's correction must not republish their cohort, only
+        the grades it moves."""
+        r = self.result
+        body = {
+            "template": [r.template, r.template_version, self.template_sha256],
+            "employee": [self.person.name, self.person.department],
+            "status": r.status,
+            "hold_reasons": list(r.hold_reasons),
+            "grade": self.grade,
+            "components": [
+                [
+                    c.kpi_code,
+                    c.status,
+                    _text(c.actual),
+                    _text(c.target),
+                    c.target_source,
+                    c.target_fact_id,
+                    c.direction,
+                    _text(c.cap),
+                    _text(c.weight_used),
+                    list(c.fact_ids),
+                ]
+                for c in r.components
+            ],
+            "adjustments": [
+                [a.rule, a.kind, _text(a.value), _text(a.amount), list(a.fact_ids)]
+                for a in r.adjustments
+            ],
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Drafts:
+    scores: list[ScoreDraft]
+    unassigned: list[Unassigned]
 
 
 @dataclass
@@ -33,65 +130,214 @@ class PublishStats:
     held: int = 0
     by_grade: dict[str, int] = field(default_factory=dict)
     by_template: dict[str, int] = field(default_factory=dict)
+    held_by_reason: dict[str, int] = field(default_factory=dict)
     drafts: list[ScoreDraft] = field(default_factory=list)
+    unassigned: list[Unassigned] = field(default_factory=list)
+
+
+def _kpis_read(templates: Sequence[ScoringTemplate]) -> set[str]:
+    codes = {c.kpi for t in templates for c in t.components}
+    return codes | {a.kpi for t in templates for a in t.adjustments}
+
+
+def _actuals(rows: Iterable[KpiFactRow]) -> dict[str, dict[str, FactValue]]:
+    """The actual facts by person and KPI. The hub keeps one current fact per person, period and
+    KPI (its unique version key spans sources), so there is never a choice to make here."""
+    actuals: dict[str, dict[str, FactValue]] = defaultdict(dict)
+    for row in rows:
+        actuals[row.job_number][row.kpi_code] = FactValue(row.id, row.value)
+    return actuals
+
+
+def grade_drafts(
+    drafts: Sequence[ScoreDraft], templates: Mapping[str, ScoringTemplate]
+) -> list[ScoreDraft]:
+    """Grade each template's final scores of the period as one cohort; held ones stay ungraded."""
+    cohorts: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for draft in drafts:
+        if draft.status == FINAL:
+            cohorts[draft.template][draft.job_number] = draft.total
+    graded = {
+        code: grade_cohort(templates[code].grading, totals) for code, totals in cohorts.items()
+    }
+    return [
+        ScoreDraft(
+            d.person,
+            d.result,
+            d.template_sha256,
+            graded.get(d.template, {}).get(d.job_number) if d.status == FINAL else None,
+            d.fact_changes,
+        )
+        for d in drafts
+    ]
 
 
 def draft_scores(
     session: Session,
     period: str,
     templates: Iterable[ScoringTemplate],
-    employees: Iterable[DirectoryEntry],
-) -> list[ScoreDraft]:
-    """Score every employee a template applies to, from the current facts of the period."""
+    people: Iterable[Person],
+) -> Drafts:
+    """Score and grade everyone a template is assigned to, from the current facts of the period."""
     templates = list(templates)
-    kpis = {c.kpi for t in templates for c in t.components}
-    by_person: dict[str, dict[str, FactInputValue]] = defaultdict(dict)
-    for row in current_facts(session, period, kpis):
-        by_person[row.job_number][row.kpi_code] = FactInputValue(row.id, row.value)
+    assigned, unassigned = assign(templates, people)
+    rows = current_facts(session, period, _kpis_read(templates))
+    actuals = _actuals(rows)
+    target_codes = {c.kpi for t in templates for c in t.components if c.target_from}
+    target_rows = current_facts(session, period, target_codes, kind=TARGET)
+    targets = {(f.job_number, f.kpi_code, f.source): FactValue(f.id, f.value) for f in target_rows}
+    changes = {f.id: f.change_reason for f in [*rows, *target_rows] if f.change_reason}
     drafts: list[ScoreDraft] = []
-    for employee in sorted(employees, key=lambda e: e.job_number):
-        template = next((t for t in templates if t.applies(employee.department)), None)
-        if template is None:
-            continue
+    for assignment in assigned:
+        template, job_number = assignment.template, assignment.person.job_number
+        own_targets = {
+            c.kpi: targets[(job_number, c.kpi, c.target_from)]
+            for c in template.components
+            if c.target_from and (job_number, c.kpi, c.target_from) in targets
+        }
+        result = score_person(
+            template,
+            job_number=job_number,
+            period=period,
+            actuals=actuals.get(job_number, {}),
+            targets=own_targets,
+        )
         drafts.append(
-            score_person(
-                template,
-                job_number=employee.job_number,
-                employee_name=employee.name,
-                department=employee.department,
-                period=period,
-                facts=by_person.get(employee.job_number, {}),
+            ScoreDraft(
+                assignment.person,
+                result,
+                template.content_sha256,
+                fact_changes={i: changes[i] for i in result.fact_ids if i in changes},
             )
         )
-    return drafts
+    by_code = {t.code: t for t in templates}
+    return Drafts(grade_drafts(drafts, by_code), unassigned)
 
 
-def _why(old: Score, old_components: list[ScoreComponent], draft: ScoreDraft) -> str:
-    if (old.template, old.template_version) != (draft.template, draft.template_version):
-        old_template = f"{old.template} {old.template_version}"
-        return f"template {old_template} -> {draft.template} {draft.template_version}"
+def _component_changes(before: Sequence[ScoreComponent], draft: ScoreDraft) -> list[str]:
     reasons: list[str] = []
-    before = {c.kpi_code: c for c in old_components}
-    for component in draft.components:
-        prior = before.get(component.kpi_code)
-        if prior is None:
-            reasons.append(f"{component.kpi_code} added")
+    prior = {c.kpi_code: c for c in before}
+    for c in draft.result.components:
+        old = prior.pop(c.kpi_code, None)
+        if old is None:
+            reasons.append(f"{c.kpi_code} added")
             continue
-        if list(prior.fact_ids) != list(component.fact_ids) or prior.actual != component.actual:
-            old_actual = "missing" if prior.actual is None else decimal_text(prior.actual)
-            new_actual = "missing" if component.actual is None else decimal_text(component.actual)
+        if list(old.fact_ids) != list(c.fact_ids) or old.actual != c.actual:
+            old_actual = "missing" if old.actual is None else decimal_text(old.actual)
+            new_actual = "missing" if c.actual is None else decimal_text(c.actual)
+            why = [draft.fact_changes[i] for i in c.fact_ids if i in draft.fact_changes]
             reasons.append(
-                f"{component.kpi_code} {old_actual} -> {new_actual} "
-                f"(fact {list(prior.fact_ids)} -> {list(component.fact_ids)})"
+                f"{c.kpi_code} {old_actual} -> {new_actual} "
+                f"(fact {list(old.fact_ids)} -> {list(c.fact_ids)}"
+                + (f": {'; '.join(why)})" if why else ")")
             )
+        if (old.target, old.target_source, old.target_fact_id) != (
+            c.target,
+            c.target_source,
+            c.target_fact_id,
+        ):
+            reasons.append(
+                f"{c.kpi_code} target {_text(old.target) or 'missing'} "
+                f"({old.target_source or 'none'}) -> {_text(c.target) or 'missing'} "
+                f"({c.target_source or 'none'})"
+            )
+    reasons.extend(f"{kpi_code} removed" for kpi_code in prior)
+    return reasons
+
+
+def _adjustment_changes(before: Sequence[ScoreAdjustment], draft: ScoreDraft) -> list[str]:
+    prior = {a.rule: a for a in before}
+    reasons: list[str] = []
+    for a in draft.result.adjustments:
+        old = prior.get(a.rule)
+        if old is None or (old.value, list(old.fact_ids)) != (a.value, list(a.fact_ids)):
+            old_value = "missing" if old is None or old.value is None else decimal_text(old.value)
+            reasons.append(f"{a.kpi_code} {old_value} -> {_text(a.value) or 'missing'}")
+    return reasons
+
+
+def why_new_version(
+    old: Score,
+    components: Sequence[ScoreComponent],
+    adjustments: Sequence[ScoreAdjustment],
+    draft: ScoreDraft,
+) -> str:
+    """What changed since the current version, in words: which facts (and the source records
+    their correction names), targets, holds, the grade and the template."""
+    if (old.template, old.template_version) != (draft.template, draft.template_version):
+        return (
+            f"template {old.template} {old.template_version} -> "
+            f"{draft.template} {draft.template_version}"
+        )
+    reasons = _component_changes(components, draft) + _adjustment_changes(adjustments, draft)
+    if old.template_sha256 != draft.template_sha256:
+        reasons.append(
+            f"template {draft.template} {draft.template_version} edited (content sha256 "
+            f"{(old.template_sha256 or 'unknown')[:12]} -> {draft.template_sha256[:12]})"
+        )
+    if old.status != draft.status:
+        if draft.status == FINAL:
+            reasons.append(f"released: no longer held ({'; '.join(old.hold_reasons or [])})")
+        else:
+            reasons.append(f"held: {'; '.join(draft.result.hold_reasons)}")
+    elif list(old.hold_reasons or []) != list(draft.result.hold_reasons):
+        reasons.append(f"held: {'; '.join(draft.result.hold_reasons)}")
+    if old.grade != draft.grade and draft.graded is not None:
+        cohort = (
+            f"the {draft.template} cohort of {draft.result.period} was graded again "
+            f"({draft.graded.cohort_size} final scores, rank {draft.graded.rank})"
+        )
+        reasons.append(f"grade {old.grade or 'none'} -> {draft.grade}: {cohort}")
     if (old.employee_name, old.department) != (draft.employee_name, draft.department):
         reasons.append("employee details changed")
     return "; ".join(reasons) or "inputs changed"
 
 
-def publish(stores: Stores, drafts: list[ScoreDraft], period: str, run_id: str) -> PublishStats:
-    """Write new score versions for drafts whose inputs changed since the current version."""
-    stats = PublishStats(period=period, scored=len(drafts), drafts=drafts)
+def _write(session: Session, score: Score, draft: ScoreDraft) -> None:
+    for position, c in enumerate(draft.result.components):
+        session.add(
+            ScoreComponent(
+                score_id=score.id,
+                position=position,
+                kpi_code=c.kpi_code,
+                status=c.status,
+                actual=c.actual,
+                target=c.target,
+                target_source=c.target_source,
+                target_fact_id=c.target_fact_id,
+                direction=c.direction,
+                cap=c.cap,
+                attainment=c.attainment,
+                weight=c.weight,
+                weight_used=c.weight_used,
+                points=c.points,
+                fact_ids=list(c.fact_ids),
+                note=c.note,
+            )
+        )
+    for position, a in enumerate(draft.result.adjustments):
+        session.add(
+            ScoreAdjustment(
+                score_id=score.id,
+                position=position,
+                rule=a.rule,
+                kind=a.kind,
+                kpi_code=a.kpi_code,
+                value=a.value,
+                applied=a.applied,
+                amount=a.amount,
+                fact_ids=list(a.fact_ids),
+                note=a.note,
+            )
+        )
+
+
+def publish(stores: Stores, drafts: Drafts, period: str, run_id: str) -> PublishStats:
+    """Write new score versions for drafts whose inputs changed since the current version, in
+    one transaction: a crash leaves the period as it was."""
+    stats = PublishStats(
+        period=period, scored=len(drafts.scores), drafts=drafts.scores, unassigned=drafts.unassigned
+    )
     now = now_utc()
     with Session(stores.hr) as session, session.begin():
         current = {
@@ -100,7 +346,7 @@ def publish(stores: Stores, drafts: list[ScoreDraft], period: str, run_id: str) 
                 select(Score).where(Score.period == period, Score.is_current.is_(True))
             )
         }
-        for draft in drafts:
+        for draft in drafts.scores:
             digest = draft.digest()
             old = current.get(draft.job_number)
             if old is not None and old.inputs_sha256 == digest:
@@ -108,14 +354,20 @@ def publish(stores: Stores, drafts: list[ScoreDraft], period: str, run_id: str) 
                 continue
             reason = None
             if old is not None:
-                old_components = list(
+                reason = why_new_version(
+                    old,
                     session.scalars(
                         select(ScoreComponent)
                         .where(ScoreComponent.score_id == old.id)
                         .order_by(ScoreComponent.position)
-                    )
+                    ).all(),
+                    session.scalars(
+                        select(ScoreAdjustment)
+                        .where(ScoreAdjustment.score_id == old.id)
+                        .order_by(ScoreAdjustment.position)
+                    ).all(),
+                    draft,
                 )
-                reason = _why(old, old_components, draft)
                 old.is_current = False
                 session.flush()
             score = Score(
@@ -125,9 +377,12 @@ def publish(stores: Stores, drafts: list[ScoreDraft], period: str, run_id: str) 
                 period=period,
                 template=draft.template,
                 template_version=draft.template_version,
+                template_sha256=draft.template_sha256,
+                subtotal=draft.result.subtotal,
                 total=draft.total,
                 grade=draft.grade,
                 status=draft.status,
+                hold_reasons=list(draft.result.hold_reasons),
                 version=(old.version + 1) if old is not None else 1,
                 is_current=True,
                 inputs_sha256=digest,
@@ -140,24 +395,15 @@ def publish(stores: Stores, drafts: list[ScoreDraft], period: str, run_id: str) 
             if old is not None:
                 old.superseded_by = score.id
                 stats.superseded += 1
-            for position, component in enumerate(draft.components):
-                session.add(
-                    ScoreComponent(
-                        score_id=score.id,
-                        position=position,
-                        kpi_code=component.kpi_code,
-                        actual=component.actual,
-                        target=component.target,
-                        attainment=component.attainment,
-                        weight=component.weight,
-                        points=component.points,
-                        fact_ids=list(component.fact_ids),
-                    )
-                )
+            _write(session, score, draft)
             stats.published += 1
-    stats.held = sum(1 for d in drafts if d.status == "held")
-    stats.by_grade = dict(sorted(Counter(d.grade for d in drafts).items()))
-    stats.by_template = dict(sorted(Counter(d.template for d in drafts).items()))
+    held = [d for d in drafts.scores if d.status == HELD]
+    stats.held = len(held)
+    stats.held_by_reason = dict(
+        sorted(Counter(r for d in held for r in d.result.hold_reasons).items())
+    )
+    stats.by_grade = dict(sorted(Counter(d.grade or HELD for d in drafts.scores).items()))
+    stats.by_template = dict(sorted(Counter(d.template for d in drafts.scores).items()))
     return stats
 
 
@@ -168,8 +414,7 @@ def score_period(
     connectors: Mapping[str, Connector],
     run_id: str,
 ) -> PublishStats:
-    """Score everyone a template applies to from the period's current facts, and publish."""
+    """Score everyone a template is assigned to from the period's current facts, and publish."""
     with Session(stores.hub) as session:
-        resolver = IdentityResolver.load(session, connectors)
-        drafts = draft_scores(session, period, templates, resolver.employees.values())
+        drafts = draft_scores(session, period, templates, load_people(session, connectors))
     return publish(stores, drafts, period, run_id)

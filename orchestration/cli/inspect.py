@@ -64,16 +64,62 @@ def scores_table(rows: list[dict[str, Any]], title: str) -> Table:
             row["name"],
             row["template"],
             row["total"],
-            row["grade"],
+            row["grade"] or "",
             row["status"],
             str(row["version"]),
         )
     return table
 
 
-def scores(period: PeriodOption, as_json: JsonOption = False) -> None:
-    """List the published scores of a period."""
+def unassigned_rows(stores: Stores) -> list[dict[str, Any]]:
+    """The people of the directory no template is assigned to, and why."""
+    from connectors.registry import discover
+    from pipelines.assignment import assign
+    from pipelines.roster import load_people
+    from schemas.templates import TemplateError, load_templates
+
+    templates_dir = get_settings().templates_dir
+    assert templates_dir is not None
+    try:
+        templates = load_templates(templates_dir)
+    except TemplateError as exc:
+        raise fail(str(exc)) from None
+    with Session(stores.hub) as session:
+        people = load_people(session, discover())
+    _, unassigned = assign(templates, people)
+    return [
+        {
+            "job_number": u.person.job_number,
+            "name": u.person.name,
+            "department": u.person.department,
+            "reason": u.reason,
+        }
+        for u in unassigned
+    ]
+
+
+def scores(
+    period: PeriodOption,
+    unassigned: Annotated[
+        bool,
+        typer.Option("--unassigned", help="List the people no template scores, and why, instead."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List the published scores of a period, or with --unassigned who is not scored and why."""
     check_period(period)
+    if unassigned:
+        left_out = unassigned_rows(open_stores())
+        if as_json:
+            print(json.dumps(left_out, ensure_ascii=False, indent=2))
+            return
+        table = Table(title=f"Not scored: no template is assigned ({len(left_out)})")
+        for column in ("job number", "name", "department", "reason"):
+            table.add_column(column)
+        for row in left_out:
+            table.add_row(row["job_number"], row["name"], row["department"], row["reason"])
+        out.print(table)
+        return
     rows = score_rows(open_stores(), period)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -138,21 +184,29 @@ def trace_tree(data: dict[str, Any], reason: str | None = None) -> Tree:
             (f"{employee['job_number']} {employee['name']}", "bold"),
             f" ({employee['department']}) {data['period']}: ",
             (str(score["total"]), "bold"),
-            f" {score['grade']} [{score['status']}], template {score['template']} "
+            f" {score['grade'] or 'not graded'} [{score['status']}], template {score['template']} "
             f"{score['template_version']}, score version {score['version']}",
         )
     )
     if reason:
         root.add(Text.assemble(("why this version: ", "yellow"), reason))
+    for hold in score.get("hold_reasons") or []:
+        root.add(Text.assemble(("held: ", "red"), hold))
     for component in data["components"]:
-        branch = root.add(
-            Text(
+        weight = component["weight_used"]
+        if component["weight_used"] != component["weight"]:
+            weight = f"{component['weight_used']} (template {component['weight']})"
+        if component["attainment"] is None:
+            line = f"{component['kpi_code']}: {component['status']}: {component['note']}"
+        else:
+            line = (
                 f"{component['kpi_code']}: actual {component['actual']} / target "
-                f"{component['target']} -> attainment {component['attainment']} x weight "
-                f"{component['weight']} = {component['points']} points"
+                f"{component['target']} ({component['target_source']}, {component['direction']} "
+                f"is better, cap {component['cap']}) -> attainment {component['attainment']} "
+                f"x 100 x weight {weight} = {component['points']} points"
             )
-        )
-        for fact in component["facts"]:
+        branch = root.add(Text(line))
+        for fact in component["facts"] + component.get("target_facts", []):
             fact_branch = branch.add(
                 Text(
                     f"fact #{fact['fact_id']}: {fact['value']} {fact['unit']} "
@@ -168,8 +222,16 @@ def trace_tree(data: dict[str, Any], reason: str | None = None) -> Tree:
                         f"{json.dumps(record['payload'], ensure_ascii=False)}"
                     )
                 )
+    if score.get("subtotal") is not None:
+        root.add(Text(f"points summed: {score['subtotal']}"))
     for adjustment in data["adjustments"]:
-        root.add(Text(f"adjustment {adjustment['rule']}: {adjustment['points']}"))
+        step = "x" if adjustment["kind"] == "multiply" else "-"
+        root.add(
+            Text(
+                f"adjustment {adjustment['rule']} ({adjustment['kpi_code']} "
+                f"{adjustment['value']}): {step} {adjustment['amount']}"
+            )
+        )
     return root
 
 

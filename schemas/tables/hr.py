@@ -1,11 +1,15 @@
 """HR store: published performance scores, versioned. A correction publishes a new version that
-supersedes the old one and says why; the old version stays."""
+supersedes the old one and says why; the old version stays.
+
+A score keeps every number its total came from: each component's actual, target and where the
+target came from, direction, cap, attainment, the weight used and the points; each adjustment in
+the order applied with its kind and amount; the template's code, version and content hash.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -33,9 +37,14 @@ class Score(HrBase):
     period: Mapped[str] = mapped_column(String(7))
     template: Mapped[str] = mapped_column(String(64))
     template_version: Mapped[str] = mapped_column(String(32))
+    template_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    subtotal: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    """The components' points summed, before adjustments, floor and rounding."""
     total: Mapped[Decimal] = mapped_column(ExactDecimal)
-    grade: Mapped[str] = mapped_column(String(32))
+    grade: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """None while held: held scores are not graded."""
     status: Mapped[str] = mapped_column(String(16))
+    hold_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     inputs_sha256: Mapped[str] = mapped_column(String(64))
@@ -58,21 +67,43 @@ class ScoreComponent(HrBase):
     score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     kpi_code: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="scored")
+    """scored, zero (missing, scored zero), excluded (missing, left out) or missing (held)."""
     actual: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
-    target: Mapped[Decimal] = mapped_column(ExactDecimal)
-    attainment: Mapped[Decimal] = mapped_column(ExactDecimal)
+    target: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    target_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """``template``, or the source of the person's own target fact (``erp``)."""
+    target_fact_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    direction: Mapped[str] = mapped_column(String(8), default="higher")
+    cap: Mapped[Decimal] = mapped_column(ExactDecimal)
+    attainment: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
     weight: Mapped[Decimal] = mapped_column(ExactDecimal)
+    """The template's weight."""
+    weight_used: Mapped[Decimal] = mapped_column(ExactDecimal)
+    """The weight the points were computed with: renormalised when a component is excluded."""
     points: Mapped[Decimal] = mapped_column(ExactDecimal)
     fact_ids: Mapped[list[int]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ScoreAdjustment(HrBase):
-    """A deduction or bonus applied after the weighted components (e.g. attendance)."""
+    """An adjustment rule checked after the components' total, in the template's order.
+
+    ``amount`` is the factor of a ``multiply`` or the points of a ``subtract`` when the rule
+    applied, None when it did not (three late arrivals); ``value`` is the fact's value that
+    decided it and ``fact_ids`` the facts, so the running total can be recomputed step by step.
+    """
 
     __tablename__ = "score_adjustments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
     rule: Mapped[str] = mapped_column(String(64))
-    points: Mapped[Decimal] = mapped_column(ExactDecimal)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(16))
+    kpi_code: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    applied: Mapped[bool] = mapped_column(Boolean)
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    fact_ids: Mapped[list[int]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,5 +1,6 @@
 """Every fact of the whole demo company equals the ground truth: all sources landed over
-loopback, every person, every KPI, every demo period, messy identities and leave included."""
+loopback, every person, every KPI, every demo period, messy identities and leave included; and
+every person's score recomputes from its trace."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -19,15 +20,18 @@ from typer.testing import CliRunner
 from connectors.registry import Connector
 from orchestration.cli.main import app
 from pipelines.facts import current_facts
+from pipelines.lineage import trace
 from pipelines.normalise import NormaliseStats, normalise_source
+from pipelines.publishing import score_period
 from pipelines.stores import Stores
 from sandbox.ground_truth import EVALUATION_KPI_CODES, KPI_CODES, truth
 from sandbox.model import World, generate_world
 from sandbox.serving import SandboxServer
 from schemas.catalog import load_catalog
 from schemas.migrations.apply import upgrade_stores
-from schemas.settings import get_settings
+from schemas.settings import DEFAULT_TEMPLATES_DIR, get_settings
 from schemas.tables import KpiFactRow
+from schemas.templates import load_templates
 from tests.e2e.company import DEMO_EMPLOYEES, DEMO_PERIODS, DEMO_SEED, land_company
 from tests.e2e.conftest import AS_OF
 
@@ -178,3 +182,35 @@ def test_kpihub_facts_lists_current_versions_as_json(
     )
     assert one.exit_code == 0
     assert "output_qty" in one.output and "late_count" not in one.output
+
+
+def test_every_demo_score_recomputes_from_its_own_trace(
+    company: Stores, landed: LandedCompany, connectors: dict[str, Connector]
+) -> None:
+    """Every one of the 200 people is scored by their role's template in every demo month, and
+    each published total is recomputed from the trace's JSON alone: attainment x 100 x weight
+    used per component, the applied adjustments in order, the floor at 0, rounding half up."""
+    templates = load_templates(DEFAULT_TEMPLATES_DIR)
+    job_numbers = sorted(e.job_number for e in landed.world.employees)
+    for period in DEMO_PERIODS:
+        stats = score_period(company, period, templates, connectors, "score-1")
+        assert (stats.scored, stats.unassigned) == (DEMO_EMPLOYEES, [])
+        assert sum(stats.by_template.values()) == DEMO_EMPLOYEES
+        for job_number in job_numbers:
+            data = json.loads(json.dumps(trace(company, job_number, period)))
+            running = Decimal(0)
+            for component in data["components"]:
+                if component["attainment"] is not None:
+                    points = (
+                        Decimal(component["attainment"]) * 100 * Decimal(component["weight_used"])
+                    )
+                    assert Decimal(component["points"]) == points, (job_number, component)
+                    running += points
+            assert Decimal(data["score"]["subtotal"]) == running
+            for adjustment in data["adjustments"]:
+                amount = Decimal(adjustment["amount"])
+                running = running * amount if adjustment["kind"] == "multiply" else running - amount
+            total = max(running, Decimal(0)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            assert data["score"]["total"] == str(total), (job_number, period)
+        again = score_period(company, period, templates, connectors, "score-2")
+        assert (again.published, again.unchanged) == (0, DEMO_EMPLOYEES)

@@ -123,14 +123,24 @@ def test_trace_follows_the_score_to_the_orders_as_fetched(
     assert data["employee"]["name"] == employee.name
     assert data["period"] == "2026-10"
     assert set(data["score"]) == {
-        "id", "template", "template_version", "total", "grade", "status", "version",
-        "published_at",
+        "id", "template", "template_version", "template_sha256", "subtotal", "total", "grade",
+        "status", "hold_reasons", "version", "published_at",
     }  # fmt: skip
     assert (data["score"]["template"], data["score"]["version"]) == ("sales", 1)
     [component] = data["components"]
     assert set(component) == {
-        "kpi_code", "actual", "target", "attainment", "weight", "points", "facts"
+        "kpi_code", "status", "actual", "target", "target_source", "direction", "cap",
+        "attainment", "weight", "weight_used", "points", "note", "facts", "target_facts",
     }  # fmt: skip
+    assert (component["target_source"], component["direction"], component["cap"]) == (
+        "template",
+        "higher",
+        "1.2",
+    )
+    # The total recomputes from the trace alone: attainment x 100 x weight used, rounded.
+    points = Decimal(component["attainment"]) * 100 * Decimal(component["weight_used"])
+    assert Decimal(component["points"]) == points
+    assert data["score"]["total"] == str(points.quantize(Decimal("0.01")))
     assert component["actual"] == f"{seller.value:.2f}"
     assert isinstance(data["score"]["total"], str)
     Decimal(data["score"]["total"])  # a decimal string, not a float
@@ -248,6 +258,7 @@ def test_an_order_cancelled_after_its_month_restates_fact_and_score(
     assert [(s.version, s.is_current) for s in scores] == [(1, False), (2, True)]
     assert scores[0].superseded_by == scores[1].id
     assert scores[1].reason is not None and scores[1].reason.startswith("contract_amount ")
+    assert f"removed: orders/{order.id}" in scores[1].reason  # the reason names the order
     data = trace(stores, owner.job_number, "2026-09")
     assert data["score"]["version"] == 2
     assert order.id not in [r["record_key"] for r in data["components"][0]["facts"][0]["records"]]

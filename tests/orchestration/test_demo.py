@@ -21,7 +21,8 @@ def test_demo_runs_twice_and_its_runs_are_in_the_persistent_instance(
     assert "crm: " in first.output and "new versions landed" in first.output
     assert "Published scores" in first.output
     assert "Trace of one score" in first.output
-    assert "Published 12 new score version(s)." in first.output
+    # Every one of the 20 employees is scored by their role's template, in each of 2 months.
+    assert "Published 40 new score version(s)." in first.output
 
     second = runner.invoke(app, ["demo", "--employees", "20", "--periods", "2"])
     assert second.exit_code == 0, second.output
@@ -58,11 +59,15 @@ def test_demo_runs_twice_and_its_runs_are_in_the_persistent_instance(
     listed = runner.invoke(app, ["scores", "--period", _last_period(), "--json"])
     assert listed.exit_code == 0
     rows = json.loads(listed.output)
-    assert len(rows) == 6
+    assert len(rows) == 20
     assert set(rows[0]) == {
         "job_number", "name", "template", "total", "grade", "status", "version"
     }  # fmt: skip
     assert all(r["version"] == 1 for r in rows)
+    assert {r["status"] for r in rows} <= {"final", "held"}
+    left_out = runner.invoke(app, ["scores", "--period", _last_period(), "--unassigned", "--json"])
+    assert left_out.exit_code == 0, left_out.output
+    assert json.loads(left_out.output) == []  # every demo employee has a template
 
 
 def _last_period() -> str:

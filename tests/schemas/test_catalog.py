@@ -77,10 +77,13 @@ def test_a_code_defined_twice_is_refused(tmp_path: Path) -> None:
 
 def test_a_template_scoring_an_uncatalogued_kpi_is_refused(tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text(
-        "code: sales\nversion: '1'\nname: Sales\napplies_to: {departments: [销售中心]}\n"
+        "code: sales\nversion: '1'\nname: Sales\nassign: [{department: 销售中心}]\n"
         "components:\n  - {kpi: contract_amount, weight: 0.5, target: 1000}\n"
         "  - {kpi: contract_amout, weight: 0.5, target: 1000}\n"
-        "grades:\n  - {grade: meets, min_total: 0}\n",
+        "grading:\n  distribution:\n    top: {grade: A, share: 0.1, rounding: ceil}\n"
+        "    bottom: {grade: C, share: 0.2, rounding: floor}\n    middle: B\n"
+        "  bands: [{grade: A, min_total: 90}, {grade: C, min_total: 0}]\n"
+        "talent_pool: {grades: [A]}\n",
         encoding="utf-8",
     )
     with pytest.raises(TemplateError) as caught:

@@ -15,11 +15,12 @@ import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
-from orchestration.cli.inspect import score_rows, scores_table, trace_tree
+from orchestration.cli.inspect import current_templates, score_rows, scores_table, trace_tree
 from orchestration.home import prepare_home, upgrade
 from orchestration.partitions import closed_periods
 from pipelines.lineage import trace
 from pipelines.stores import Stores
+from pipelines.talent_pool import pool_rules
 from schemas.settings import get_settings
 
 # The demo prints its own summary; Dagster's step-by-step log stays in the run's event log.
@@ -131,7 +132,8 @@ def run_demo(
         console.print(
             f"\nTrace of one score (kpihub trace {best['job_number']} --period {last_period}):"
         )
-        console.print(trace_tree(trace(stores, best["job_number"], last_period)))
+        rules = pool_rules(current_templates())
+        console.print(trace_tree(trace(stores, best["job_number"], last_period, pool_rules=rules)))
     if published == 0:
         console.print(
             "\n[green]Nothing new to publish:[/green] same inputs, same scores; "

@@ -4,21 +4,28 @@ and their payloads as fetched. Money and scores are Decimal strings so nothing i
 Every number the total came from is in the trace: each component's actual, target and its source,
 direction, cap, attainment, weight used and points (exact, not rounded), and the adjustments in
 the order applied with their kind and amount, so the total can be recomputed from the trace.
+Rank and cohort size are read from the published scores of the cohort, not recomputed; the
+history lists every version of the score, so a restatement is never silent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from pipelines.facts import decimal_text, fact_inputs
+from pipelines.grading import ranked
+from pipelines.scoring import FINAL
 from pipelines.stores import Stores
+from pipelines.talent_pool import score_in_pool
 from schemas.catalog import load_catalog
 from schemas.tables import KpiFactRow, RawRecordVersion, Score, ScoreAdjustment, ScoreComponent
+from schemas.templates import TalentPool
 
 POINTS = Decimal("0.01")
 RATIO = Decimal("0.0001")
@@ -54,19 +61,85 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
-    """The trace of the current score of ``job_number`` for ``period``."""
-    with Session(stores.hr) as hr:
-        score = hr.scalar(
-            select(Score).where(
-                Score.job_number == job_number, Score.period == period, Score.is_current.is_(True)
+def cohort_place(hr: Session, score: Score) -> tuple[int | None, int]:
+    """Rank (1 is the best; None for a held score) and size of the cohort of a score version:
+    the final scores of its template and period, by total descending, ties by job number.
+
+    The current version is placed among the current scores; an earlier one among the versions
+    that were current just before the publish that superseded it, which is the cohort it was
+    last graded in.
+    """
+    query = select(Score.job_number, Score.total).where(
+        Score.period == score.period, Score.template == score.template, Score.status == FINAL
+    )
+    if score.superseded_by is None:
+        query = query.where(Score.is_current.is_(True))
+    else:
+        superseded_at = hr.scalar(select(Score.published_at).where(Score.id == score.superseded_by))
+        first_of_publish = hr.scalar(
+            select(func.min(Score.id)).where(
+                Score.period == score.period, Score.published_at == superseded_at
             )
         )
-        if score is None:
+        boundary = score.superseded_by if first_of_publish is None else first_of_publish
+        query = query.where(
+            Score.id < boundary,
+            or_(Score.superseded_by.is_(None), Score.superseded_by >= boundary),
+        )
+    totals = {job: total for job, total in hr.execute(query)}
+    if score.status != FINAL or score.job_number not in totals:
+        return None, len(totals)
+    return ranked(totals).index(score.job_number) + 1, len(totals)
+
+
+def history_view(versions: list[Score]) -> list[dict[str, Any]]:
+    """Every version of a person's score for the period, oldest first."""
+    return [
+        {
+            "version": v.version,
+            "total": money_text(v.total),
+            "grade": v.grade,
+            "status": v.status,
+            "reason": v.reason,
+            "published_at": _iso(v.published_at),
+        }
+        for v in versions
+    ]
+
+
+def trace(
+    stores: Stores,
+    job_number: str,
+    period: str,
+    version: int | None = None,
+    pool_rules: Mapping[str, TalentPool] | None = None,
+) -> dict[str, Any]:
+    """The trace of the current score of ``job_number`` for ``period``, or of an earlier
+    ``version`` of it. ``pool_rules`` are the templates' talent-pool rules by template code."""
+    with Session(stores.hr) as hr:
+        versions = list(
+            hr.scalars(
+                select(Score)
+                .where(Score.job_number == job_number, Score.period == period)
+                .order_by(Score.version)
+            )
+        )
+        if not versions:
             known = hr.scalar(select(Score.id).where(Score.job_number == job_number).limit(1))
             if known is None:
                 raise TraceNotFound(f"no published score for job number {job_number}")
             raise TraceNotFound(f"job number {job_number} has no published score for {period}")
+        if version is None:
+            score = next((v for v in versions if v.is_current), versions[-1])
+        else:
+            found = [v for v in versions if v.version == version]
+            if not found:
+                raise TraceNotFound(
+                    f"job number {job_number} has no score version {version} for {period} "
+                    f"(versions {versions[0].version} to {versions[-1].version})"
+                )
+            score = found[0]
+        rank, cohort_size = cohort_place(hr, score)
         components = list(
             hr.scalars(
                 select(ScoreComponent)
@@ -145,7 +218,11 @@ def trace(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
             "hold_reasons": list(score.hold_reasons or []),
             "version": score.version,
             "published_at": _iso(score.published_at),
+            "rank": rank,
+            "cohort_size": cohort_size,
+            "talent_pool": score_in_pool(stores, score, pool_rules or {}),
         },
+        "history": history_view(versions),
         "components": [
             {
                 "kpi_code": c.kpi_code,

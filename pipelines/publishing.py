@@ -6,6 +6,12 @@ Each template's final scores of the period are graded as one cohort. A re-run wi
 inputs publishes nothing. A changed input (a fact, a target, a released hold, a grade moved by a
 regraded cohort, an edited template) publishes a new version that supersedes the old one and says
 why; the old version stays for audit. A person no template matches is reported, not dropped.
+
+Every score version written gets an entry in the hub's audit log with the run that published it.
+When the two stores share a database the entries are written in the publishing transaction; when
+they do not, right after it; either way a publish also writes the entries any earlier version of
+the period is missing (a crash between the two commits), from the score row itself, which keeps
+its run id and time.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from pipelines.roster import load_people
 from pipelines.scoring import FINAL, HELD, FactValue, ScoreResult, score_person
 from pipelines.stores import Stores
 from schemas.facts import TARGET
-from schemas.tables import KpiFactRow, Score, ScoreAdjustment, ScoreComponent
+from schemas.tables import AuditEntry, KpiFactRow, Score, ScoreAdjustment, ScoreComponent
 from schemas.templates import ScoringTemplate
 
 
@@ -128,6 +134,7 @@ class PublishStats:
     superseded: int = 0
     unchanged: int = 0
     held: int = 0
+    audited: int = 0
     by_grade: dict[str, int] = field(default_factory=dict)
     by_template: dict[str, int] = field(default_factory=dict)
     held_by_reason: dict[str, int] = field(default_factory=dict)
@@ -332,6 +339,61 @@ def _write(session: Session, score: Score, draft: ScoreDraft) -> None:
         )
 
 
+AUDIT_ACTION = "score.published"
+
+
+def audit_subject(job_number: str, period: str, version: int) -> str:
+    """``E00001/2026-10/v2``: one audit entry per score version."""
+    return f"{job_number}/{period}/v{version}"
+
+
+def audit_scores(hr: Session, hub: Session, period: str) -> int:
+    """Add the audit entry of every score version of the period that has none yet; the entry
+    carries the run id and time of the publish that wrote the version."""
+    versions = {
+        audit_subject(s.job_number, s.period, s.version): s
+        for s in hr.scalars(select(Score).where(Score.period == period).order_by(Score.id))
+    }
+    subjects = list(versions)
+    known: set[str] = set()
+    for start in range(0, len(subjects), 500):
+        known.update(
+            hub.scalars(
+                select(AuditEntry.subject).where(
+                    AuditEntry.action == AUDIT_ACTION,
+                    AuditEntry.subject.in_(subjects[start : start + 500]),
+                )
+            )
+        )
+    superseded = {s.superseded_by: s.id for s in versions.values() if s.superseded_by is not None}
+    added = 0
+    for subject, s in versions.items():
+        if subject in known:
+            continue
+        hub.add(
+            AuditEntry(
+                at=s.published_at,
+                run_id=s.run_id,
+                action=AUDIT_ACTION,
+                subject=subject,
+                detail={
+                    "score_id": s.id,
+                    "version": s.version,
+                    "supersedes_score_id": superseded.get(s.id),
+                    "template": s.template,
+                    "template_version": s.template_version,
+                    "total": decimal_text(s.total),
+                    "grade": s.grade,
+                    "status": s.status,
+                    "hold_reasons": list(s.hold_reasons or []),
+                    "reason": s.reason,
+                },
+            )
+        )
+        added += 1
+    return added
+
+
 def publish(stores: Stores, drafts: Drafts, period: str, run_id: str) -> PublishStats:
     """Write new score versions for drafts whose inputs changed since the current version, in
     one transaction: a crash leaves the period as it was."""
@@ -397,6 +459,11 @@ def publish(stores: Stores, drafts: Drafts, period: str, run_id: str) -> Publish
                 stats.superseded += 1
             _write(session, score, draft)
             stats.published += 1
+        if stores.hub is stores.hr:
+            stats.audited = audit_scores(session, session, period)
+    if stores.hub is not stores.hr:
+        with Session(stores.hr) as hr, Session(stores.hub) as hub, hub.begin():
+            stats.audited = audit_scores(hr, hub, period)
     held = [d for d in drafts.scores if d.status == HELD]
     stats.held = len(held)
     stats.held_by_reason = dict(

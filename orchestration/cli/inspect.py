@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,12 +13,17 @@ from rich.tree import Tree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestration.cli.options import check_period, fail, out
-from pipelines.lineage import TraceNotFound, fact_value_text, money_text, score_reason, trace
+from orchestration.cli.options import check_period, err, fail, out
+from pipelines.assignment import PATH_SEPARATOR
+from pipelines.lineage import TraceNotFound, fact_value_text, money_text, trace
+from pipelines.score_export import score_sheet, write_xlsx
+from pipelines.scoring import HELD
 from pipelines.stores import Stores
+from pipelines.talent_pool import pool_rules, talent_pool
 from schemas.facts import ACTUAL, TARGET
 from schemas.settings import get_settings
 from schemas.tables import KpiFactRow, Score
+from schemas.templates import ScoringTemplate, TemplateError, load_templates
 
 PeriodOption = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -31,25 +37,56 @@ def open_stores() -> Stores:
     return Stores.connect(settings.hub_url, settings.hr_url)
 
 
-def score_rows(stores: Stores, period: str) -> list[dict[str, Any]]:
-    with Session(stores.hr) as session:
-        scores = session.scalars(
-            select(Score)
-            .where(Score.period == period, Score.is_current.is_(True))
-            .order_by(Score.job_number)
-        )
-        return [
-            {
-                "job_number": s.job_number,
-                "name": s.employee_name,
-                "template": s.template,
-                "total": money_text(s.total),
-                "grade": s.grade,
-                "status": s.status,
-                "version": s.version,
-            }
-            for s in scores
-        ]
+def in_department(department: str, wanted: str) -> bool:
+    """The person's department is ``wanted`` or below it: the full path, or one of its parts."""
+    path = [part.strip() for part in department.split(PATH_SEPARATOR)]
+    return wanted in (department, *path)
+
+
+def has_grade(grade: str | None, wanted: str) -> bool:
+    """``A`` matches ``A 优秀``, as HR says it; the full grade matches too."""
+    return grade is not None and wanted in (grade, grade.split(" ", 1)[0])
+
+
+def current_scores(
+    stores: Stores,
+    period: str,
+    *,
+    department: str | None = None,
+    template: str | None = None,
+    grade: str | None = None,
+    held: bool = False,
+) -> list[Score]:
+    """The current score versions of a period by job number, narrowed by every filter given."""
+    query = select(Score).where(Score.period == period, Score.is_current.is_(True))
+    if template is not None:
+        query = query.where(Score.template == template)
+    if held:
+        query = query.where(Score.status == HELD)
+    with Session(stores.hr, expire_on_commit=False) as session:
+        found = list(session.scalars(query.order_by(Score.job_number)))
+    return [
+        s
+        for s in found
+        if (department is None or in_department(s.department, department))
+        and (grade is None or has_grade(s.grade, grade))
+    ]
+
+
+def score_row(s: Score) -> dict[str, Any]:
+    return {
+        "job_number": s.job_number,
+        "name": s.employee_name,
+        "template": s.template,
+        "total": money_text(s.total),
+        "grade": s.grade,
+        "status": s.status,
+        "version": s.version,
+    }
+
+
+def score_rows(stores: Stores, period: str, **filters: Any) -> list[dict[str, Any]]:
+    return [score_row(s) for s in current_scores(stores, period, **filters)]
 
 
 def scores_table(rows: list[dict[str, Any]], title: str) -> Table:
@@ -71,19 +108,23 @@ def scores_table(rows: list[dict[str, Any]], title: str) -> Table:
     return table
 
 
+def current_templates() -> list[ScoringTemplate]:
+    """The templates of the templates folder; a broken one is a one-line error."""
+    templates_dir = get_settings().templates_dir
+    assert templates_dir is not None
+    try:
+        return load_templates(templates_dir)
+    except TemplateError as exc:
+        raise fail(str(exc)) from None
+
+
 def unassigned_rows(stores: Stores) -> list[dict[str, Any]]:
     """The people of the directory no template is assigned to, and why."""
     from connectors.registry import discover
     from pipelines.assignment import assign
     from pipelines.roster import load_people
-    from schemas.templates import TemplateError, load_templates
 
-    templates_dir = get_settings().templates_dir
-    assert templates_dir is not None
-    try:
-        templates = load_templates(templates_dir)
-    except TemplateError as exc:
-        raise fail(str(exc)) from None
+    templates = current_templates()
     with Session(stores.hub) as session:
         people = load_people(session, discover())
     _, unassigned = assign(templates, people)
@@ -100,13 +141,28 @@ def unassigned_rows(stores: Stores) -> list[dict[str, Any]]:
 
 def scores(
     period: PeriodOption,
+    department: Annotated[
+        str | None,
+        typer.Option("--department", help="Only this department and those below it."),
+    ] = None,
+    template: Annotated[str | None, typer.Option("--template", help="Template code.")] = None,
+    grade: Annotated[str | None, typer.Option("--grade", help="Grade, e.g. A or 'A 优秀'.")] = None,
+    held: Annotated[bool, typer.Option("--held", help="Only held scores.")] = False,
     unassigned: Annotated[
         bool,
         typer.Option("--unassigned", help="List the people no template scores, and why, instead."),
     ] = False,
+    xlsx: Annotated[
+        Path | None,
+        typer.Option(
+            "--xlsx",
+            help="Also write the scores with every component, in Chinese and English, to FILE.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List the published scores of a period, or with --unassigned who is not scored and why."""
+    """List the published scores of a period (filters combine), or with --unassigned who is not
+    scored and why."""
     check_period(period)
     if unassigned:
         left_out = unassigned_rows(open_stores())
@@ -120,7 +176,21 @@ def scores(
             table.add_row(row["job_number"], row["name"], row["department"], row["reason"])
         out.print(table)
         return
-    rows = score_rows(open_stores(), period)
+    if xlsx is not None and not xlsx.parent.is_dir():
+        raise fail(f"cannot write {xlsx}: folder {xlsx.parent} does not exist")
+    stores = open_stores()
+    found = current_scores(
+        stores, period, department=department, template=template, grade=grade, held=held
+    )
+    if xlsx is not None:
+        try:
+            write_xlsx(score_sheet(stores, found), xlsx, title=period)
+        except OSError as exc:
+            raise fail(f"cannot write {xlsx}: {exc.strerror or exc}") from None
+        err.print(
+            f"wrote {len(found)} score(s) of {period} to {xlsx}", highlight=False, soft_wrap=True
+        )
+    rows = [score_row(s) for s in found]
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -176,9 +246,11 @@ def facts(
     out.print(table)
 
 
-def trace_tree(data: dict[str, Any], reason: str | None = None) -> Tree:
+def trace_tree(data: dict[str, Any]) -> Tree:
     """The trace as a tree; every label is plain text, so payloads are printed as they are."""
     employee, score = data["employee"], data["score"]
+    history = data.get("history") or []
+    reason = next((h["reason"] for h in history if h["version"] == score["version"]), None)
     root = Tree(
         Text.assemble(
             (f"{employee['job_number']} {employee['name']}", "bold"),
@@ -188,6 +260,26 @@ def trace_tree(data: dict[str, Any], reason: str | None = None) -> Tree:
             f"{score['template_version']}, score version {score['version']}",
         )
     )
+    if score.get("rank") is not None:
+        root.add(
+            Text(
+                f"rank {score['rank']} of {score['cohort_size']} final {score['template']} "
+                f"scores of {data['period']}"
+            )
+        )
+    elif "cohort_size" in score:
+        root.add(
+            Text(
+                f"not ranked: held, outside the {score['cohort_size']} final "
+                f"{score['template']} scores of {data['period']}"
+            )
+        )
+    if "talent_pool" in score:
+        root.add(
+            Text(
+                "in the core talent pool" if score["talent_pool"] else "not in the core talent pool"
+            )
+        )
     if reason:
         root.add(Text.assemble(("why this version: ", "yellow"), reason))
     for hold in score.get("hold_reasons") or []:
@@ -232,22 +324,77 @@ def trace_tree(data: dict[str, Any], reason: str | None = None) -> Tree:
                 f"{adjustment['value']}): {step} {adjustment['amount']}"
             )
         )
+    if history:
+        versions = root.add(Text(f"history ({len(history)} version(s), oldest first)"))
+        for h in history:
+            shown = " <- shown" if h["version"] == score["version"] else ""
+            versions.add(
+                Text(
+                    f"version {h['version']} published {h['published_at']}: {h['total']} "
+                    f"{h['grade'] or 'not graded'} [{h['status']}]"
+                    + (f": {h['reason']}" if h["reason"] else "")
+                    + shown
+                )
+            )
     return root
 
 
 def trace_command(
     job_number: Annotated[str, typer.Argument(help="The employee's job number (工号).")],
     period: PeriodOption,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", help="An earlier version of the score (see its history)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Trace a published score to its KPIs, facts and the source records as fetched."""
     check_period(period)
     stores = open_stores()
     try:
-        data = trace(stores, job_number, period)
+        data = trace(stores, job_number, period, version, pool_rules(current_templates()))
     except TraceNotFound as exc:
         raise fail(str(exc)) from None
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    out.print(trace_tree(data, score_reason(stores, data["score"]["id"])))
+    out.print(trace_tree(data))
+
+
+def talent_pool_rows(stores: Stores, period: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "job_number": m.job_number,
+            "name": m.name,
+            "department": m.department,
+            "template": m.template,
+            "total": money_text(m.total),
+            "grade": m.grade,
+            "months": m.months,
+        }
+        for m in talent_pool(stores, period, pool_rules(current_templates()))
+    ]
+
+
+def talent_pool_command(period: PeriodOption, as_json: JsonOption = False) -> None:
+    """List the core talent pool of a month (a final top grade, no open ERROR finding on the
+    person or the sources of their facts) and how many consecutive months each has been in it."""
+    check_period(period)
+    rows = talent_pool_rows(open_stores(), period)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Core talent pool {period} ({len(rows)})")
+    for column in ("job number", "name", "department", "template", "total", "grade", "months"):
+        table.add_column(column, justify="right" if column in ("total", "months") else "left")
+    for row in rows:
+        table.add_row(
+            row["job_number"],
+            row["name"],
+            row["department"],
+            row["template"],
+            row["total"],
+            row["grade"],
+            str(row["months"]),
+        )
+    out.print(table)

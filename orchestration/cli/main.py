@@ -29,6 +29,7 @@ console = out
 app.command("scores")(inspect.scores)
 app.command("facts")(inspect.facts)
 app.command("trace")(inspect.trace_command)
+app.command("talent-pool")(inspect.talent_pool_command)
 
 
 def _mount_sandbox() -> None:

@@ -116,7 +116,7 @@ def test_trace_follows_the_score_to_the_orders_as_fetched(
         key=lambda r: (r.value, r.job_number),
     )
     data = trace(stores, seller.job_number, "2026-10")
-    assert set(data) == {"employee", "period", "score", "components", "adjustments"}
+    assert set(data) == {"employee", "period", "score", "history", "components", "adjustments"}
     employee = sandbox.world.employee(seller.job_number)
     assert employee is not None
     assert data["employee"]["job_number"] == seller.job_number
@@ -124,7 +124,7 @@ def test_trace_follows_the_score_to_the_orders_as_fetched(
     assert data["period"] == "2026-10"
     assert set(data["score"]) == {
         "id", "template", "template_version", "template_sha256", "subtotal", "total", "grade",
-        "status", "hold_reasons", "version", "published_at",
+        "status", "hold_reasons", "version", "published_at", "rank", "cohort_size", "talent_pool",
     }  # fmt: skip
     assert (data["score"]["template"], data["score"]["version"]) == ("sales", 1)
     [component] = data["components"]
@@ -261,6 +261,12 @@ def test_an_order_cancelled_after_its_month_restates_fact_and_score(
     assert f"removed: orders/{order.id}" in scores[1].reason  # the reason names the order
     data = trace(stores, owner.job_number, "2026-09")
     assert data["score"]["version"] == 2
+    assert [(h["version"], h["reason"]) for h in data["history"]] == [
+        (1, None),
+        (2, scores[1].reason),
+    ]
+    earlier = trace(stores, owner.job_number, "2026-09", version=1)
+    assert order.id in [r["record_key"] for r in earlier["components"][0]["facts"][0]["records"]]
     assert order.id not in [r["record_key"] for r in data["components"][0]["facts"][0]["records"]]
 
     # And re-running with the corrected inputs changes nothing more.

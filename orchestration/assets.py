@@ -8,6 +8,7 @@ import dagster as dg
 from connectors.registry import Connector
 from orchestration.partitions import monthly
 from orchestration.resources import StoresResource, source_resource_key
+from orchestration.score_metadata import scores_metadata
 from pipelines.landing import land_stream
 from pipelines.normalise import normalise_source
 from pipelines.publishing import score_period
@@ -141,31 +142,7 @@ def build_scores_asset(
         stats = score_period(stores, period, templates, connectors, context.run.run_id)
         for left_out in stats.unassigned:
             context.log.warning(f"{left_out.person.job_number} is not scored: {left_out.reason}")
-        top = sorted(stats.drafts, key=lambda d: (-d.total, d.job_number))[:10]
-        table = "\n".join(
-            f"| {d.job_number} | {d.employee_name} | {d.template} | {d.total} | {d.grade} |"
-            for d in top
-        )
-        return dg.MaterializeResult(
-            metadata={
-                "scored": stats.scored,
-                "published": stats.published,
-                "superseded": stats.superseded,
-                "unchanged": stats.unchanged,
-                "held": stats.held,
-                "held_by_reason": dg.MetadataValue.json(stats.held_by_reason),
-                "by_template": dg.MetadataValue.json(stats.by_template),
-                "unassigned": len(stats.unassigned),
-                "unassigned_people": dg.MetadataValue.json(
-                    {u.person.job_number: u.reason for u in stats.unassigned}
-                ),
-                "by_grade": dg.MetadataValue.json(stats.by_grade),
-                "top_scores": dg.MetadataValue.md(
-                    "| job number | name | template | total | grade |\n|---|---|---|---|---|\n"
-                    + table
-                ),
-            }
-        )
+        return dg.MaterializeResult(metadata=scores_metadata(stats))
 
     return _scores
 

@@ -15,7 +15,13 @@ import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
-from orchestration.cli.inspect import current_templates, score_rows, scores_table, trace_tree
+from orchestration.cli.inspect import (
+    current_templates,
+    grade_summary_table,
+    score_rows,
+    scores_table,
+    trace_tree,
+)
 from orchestration.home import prepare_home, upgrade
 from orchestration.partitions import closed_periods
 from pipelines.lineage import trace
@@ -127,6 +133,7 @@ def run_demo(
     stores = Stores.connect(settings.hub_url, settings.hr_url)
     rows = score_rows(stores, last_period)
     console.print(scores_table(rows, f"Published scores {last_period} ({len(rows)})"))
+    console.print(grade_summary_table(rows, f"Scores of {last_period} by template and grade"))
     if rows:
         best = max(rows, key=lambda r: (float(r["total"] or 0), r["job_number"]))
         console.print(

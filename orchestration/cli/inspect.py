@@ -108,6 +108,21 @@ def scores_table(rows: list[dict[str, Any]], title: str) -> Table:
     return table
 
 
+def grade_summary_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """People per template and grade (held scores have no grade yet): the month at a glance."""
+    grades = sorted({r["grade"] for r in rows if r["grade"]})
+    table = Table(title=title)
+    table.add_column("template")
+    for column in (*grades, "held", "people"):
+        table.add_column(column, justify="right")
+    for template in sorted({r["template"] for r in rows}):
+        mine = [r for r in rows if r["template"] == template]
+        counts = [sum(1 for r in mine if r["grade"] == g) for g in grades]
+        held = sum(1 for r in mine if r["status"] == "held")
+        table.add_row(template, *(str(n) for n in counts), str(held), str(len(mine)))
+    return table
+
+
 def current_templates() -> list[ScoringTemplate]:
     """The templates of the templates folder; a broken one is a one-line error."""
     templates_dir = get_settings().templates_dir

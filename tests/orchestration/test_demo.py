@@ -21,6 +21,7 @@ def test_demo_runs_twice_and_its_runs_are_in_the_persistent_instance(
     assert "crm: " in first.output and "new versions landed" in first.output
     assert "Published scores" in first.output
     assert "Trace of one score" in first.output
+    assert "by template and grade" in first.output
     # Every one of the 20 employees is scored by their role's template, in each of 2 months.
     assert "Published 40 new score version(s)." in first.output
 
@@ -55,6 +56,17 @@ def test_demo_runs_twice_and_its_runs_are_in_the_persistent_instance(
     assert crm_facts.asset_materialization.metadata["quarantined_by_reason"].value == {
         "unknown_person": 1
     }
+
+    scored = instance.get_latest_materialization_event(dg.AssetKey(["scores"]))
+    assert scored is not None and scored.asset_materialization is not None
+    meta = scored.asset_materialization.metadata
+    by_grade = meta["by_template_and_grade"].value
+    assert [c.name for c in by_grade.schema.columns] == ["template", "grade", "people"]
+    assert sum(r.data["people"] for r in by_grade.records) == 20
+    held = {r.data["job_number"] for r in meta["held_scores"].value.records}
+    assert len(held) == meta["held"].value
+    spread = {r.data["template"]: r.data for r in meta["distribution"].value.records}
+    assert sum(r["final"] + r["held"] for r in spread.values()) == 20
 
     listed = runner.invoke(app, ["scores", "--period", _last_period(), "--json"])
     assert listed.exit_code == 0

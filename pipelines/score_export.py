@@ -116,6 +116,17 @@ def score_sheet(stores: Stores, scores: Sequence[Score]) -> Sheet:
     return Sheet(headers_zh, headers_en, rows, attainment_columns)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(cell: Cell) -> Cell:
+    """A text cell that a spreadsheet would read as a formula (a name typed as ``=cmd|...``)
+    is written with a leading apostrophe, so Excel and WPS show it as the text it is."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def write_xlsx(sheet: Sheet, path: Path, title: str) -> None:
     """Write the sheet with its two header rows frozen; attainments as percentages."""
     import openpyxl
@@ -127,7 +138,7 @@ def write_xlsx(sheet: Sheet, path: Path, title: str) -> None:
     ws.append(sheet.headers_zh)
     ws.append(sheet.headers_en)
     for row in sheet.rows:
-        ws.append(row)
+        ws.append([as_text(cell) for cell in row])
     for column in sheet.attainment_columns:
         letter = get_column_letter(column + 1)
         for cell in ws[letter][2:]:

@@ -172,3 +172,16 @@ def test_an_xlsx_in_a_missing_folder_is_a_one_line_error(published: None, tmp_pa
     assert result.output.strip() == (
         f"error: cannot write {target}: folder {target.parent} does not exist"
     )
+
+
+def test_a_text_cell_that_looks_like_a_formula_is_written_as_text() -> None:
+    from pipelines.score_export import as_text
+
+    assert as_text("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
+    assert [as_text(v) for v in ("+1", "-2", "@SUM(A1)", "王伟")] == [
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "王伟",
+    ]
+    assert as_text(Decimal("-3.5")) == Decimal("-3.5")

@@ -20,6 +20,17 @@ from sandbox.serving import SandboxServer
 STATE_FILE = "sandbox.json"
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file that holds credentials so that only its owner can read it (0600), also
+    while it is being written: it is created with that mode, never chmod-ed afterwards."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(temporary, 0o600)  # the umask cannot widen it, but an old file's mode is not kept
+    os.replace(temporary, path)
+
+
 def write_sources_env(path: Path, endpoints: dict[str, str]) -> None:
     """Replace the sandbox's variables in ``sources.env`` and keep any other lines as they are."""
     kept = []
@@ -30,7 +41,7 @@ def write_sources_env(path: Path, endpoints: dict[str, str]) -> None:
             if line.split("=", 1)[0].strip() not in endpoints
         ]
     lines = kept + [f"{key}={value}" for key, value in endpoints.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_private(path, "\n".join(lines) + "\n")
 
 
 def remove_from_sources_env(path: Path, keys: set[str]) -> None:
@@ -41,7 +52,7 @@ def remove_from_sources_env(path: Path, keys: set[str]) -> None:
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.split("=", 1)[0].strip() not in keys
     ]
-    path.write_text("\n".join(kept) + ("\n" if kept else ""), encoding="utf-8")
+    write_private(path, "\n".join(kept) + ("\n" if kept else ""))
 
 
 def main() -> None:
@@ -70,7 +81,7 @@ def main() -> None:
             "as_of": world.as_of.isoformat(),
             "endpoints": server.endpoints,
         }
-        (args.home / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+        write_private(args.home / STATE_FILE, json.dumps(state, indent=2))
         stop.wait()
 
 

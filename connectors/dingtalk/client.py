@@ -3,56 +3,57 @@ longer valid, and a 20 QPS budget per app."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator
 
 import httpx
 
-from connectors.dingtalk.envelope import check_envelope, error_code, is_token_error
+from connectors.dingtalk.envelope import (
+    BUSY,
+    RATE_LIMITED,
+    check_envelope,
+    error_code,
+    is_token_error,
+)
 from connectors.dingtalk.retry import DingTalkRetry
 from connectors.sdk import HttpSource, RateBudget
+from connectors.sdk.auth import RefreshingTokenAuth
 from connectors.sdk.errors import AuthError, RetryableError
+from connectors.sdk.retry import RetryPolicy
 
 REQUESTS_PER_SECOND = 18.0
 
 
-class DingTalkTokenAuth(httpx.Auth):
-    """``gettoken`` with appkey/appsecret; one refresh and retry on 40014/40001/42001/33001."""
+class DingTalkTokenAuth(RefreshingTokenAuth):
+    """``gettoken`` with appkey/appsecret; errcode 40014/40001/42001/33001 on a call (flat, or
+    as the sub_code under 88) means the token is no longer valid."""
 
     requires_response_body = True
 
-    def __init__(self, app_key: str, app_secret: str) -> None:
+    def __init__(self, app_key: str, app_secret: str, retry: RetryPolicy | None = None) -> None:
+        super().__init__("dingtalk", retry)
         self.app_key = app_key
         self.app_secret = app_secret
-        self._token: str | None = None
-        self._expires_at = 0.0
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._token is None or time.monotonic() >= self._expires_at:
-            yield from self._refresh(request)
-        self._sign(request)
-        response = yield request
-        if response.status_code == 200 and is_token_error(_json_or_none(response)):
-            yield from self._refresh(request)
-            self._sign(request)
-            yield request
-
-    def _sign(self, request: httpx.Request) -> None:
-        request.url = request.url.copy_set_param("access_token", self._token or "")
-
-    def _refresh(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def fetch_token(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, tuple[str, float]]:
         token_url = request.url.copy_with(
             path="/gettoken", params={"appkey": self.app_key, "appsecret": self.app_secret}
         )
         response = yield httpx.Request("GET", token_url)
         body = _json_or_none(response)
         code = error_code(body)
-        if response.status_code >= 500 or code == -1:
+        if response.status_code >= 500 or code in BUSY or code in RATE_LIMITED:
             raise RetryableError(f"gettoken failed (HTTP {response.status_code}, errcode {code})")
         if not isinstance(body, dict) or code not in (0, None) or "access_token" not in body:
             raise AuthError("dingtalk", f"gettoken refused the app credentials (errcode {code})")
-        self._token = str(body["access_token"])
-        self._expires_at = time.monotonic() + max(0.0, float(body.get("expires_in", 7200)) - 60)
+        return str(body["access_token"]), float(body.get("expires_in", 7200)) - 30
+
+    def sign(self, request: httpx.Request, token: str) -> None:
+        request.url = request.url.copy_set_param("access_token", token)
+
+    def rejected(self, response: httpx.Response) -> bool:
+        return response.status_code == 200 and is_token_error(_json_or_none(response))
 
 
 def _json_or_none(response: httpx.Response) -> object:

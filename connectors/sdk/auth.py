@@ -9,32 +9,96 @@ from collections.abc import Generator
 import httpx
 
 from connectors.sdk.errors import AuthError, RetryableError
-from connectors.sdk.retry import parse_retry_after
+from connectors.sdk.retry import RetryPolicy, parse_retry_after
 
 
-class OAuth2ClientCredentials(httpx.Auth):
-    """OAuth2 client credentials; a 401 on a data call refreshes the token and retries once."""
+class RefreshingTokenAuth(httpx.Auth):
+    """A token that expires: fetched before the first request, refreshed when the source rejects
+    it, and never kept once the source has said it is no longer valid.
 
-    def __init__(self, *, source: str, token_url: str, client_id: str, client_secret: str) -> None:
+    A source may reject a token just refreshed (an expiry between two requests, a replica that has
+    not heard of it yet), so a request is signed and sent again after each refresh, up to
+    ``refreshes`` times; after that the rejection is transient to the request's retry policy,
+    which starts over with a fresh token. The token endpoint has retries of its own: a 5xx or a
+    rate limit there is waited out, while a refusal of the credentials fails at once, since no
+    retry can mend a wrong secret. Subclasses say how to fetch, sign and recognise a rejection.
+    """
+
+    refreshes = 2
+
+    def __init__(self, source: str, retry: RetryPolicy | None = None) -> None:
         self.source = source
-        self.token_url = token_url
-        self.client_id = client_id
-        self.client_secret = client_secret
+        self.retry = retry or RetryPolicy.from_environ()
         self._token: str | None = None
         self._expires_at = 0.0
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._token is None or time.monotonic() >= self._expires_at:
-            yield from self._refresh()
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        response = yield request
-        if response.status_code == 401:
-            yield from self._refresh()
-            request.headers["Authorization"] = f"Bearer {self._token}"
-            yield request
+    def fetch_token(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, tuple[str, float]]:
+        """Ask for a token; returns it and its lifetime in seconds. Raises ``RetryableError``
+        when the endpoint is unwell, ``AuthError`` when it refuses the credentials."""
+        raise NotImplementedError
 
-    def _refresh(self) -> Generator[httpx.Request, httpx.Response, None]:
-        token_request = httpx.Request(
+    def sign(self, request: httpx.Request, token: str) -> None:
+        raise NotImplementedError
+
+    def rejected(self, response: httpx.Response) -> bool:
+        raise NotImplementedError
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        for _ in range(self.refreshes + 1):
+            if self._token is None or time.monotonic() >= self._expires_at:
+                yield from self._refresh(request)
+            assert self._token is not None
+            self.sign(request, self._token)
+            response = yield request
+            if not self.rejected(response):
+                return
+            self._token = None
+        raise RetryableError(f"the token was rejected again after {self.refreshes} refreshes")
+
+    def _refresh(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self._token = None
+        wait = self.retry.initial_backoff
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                token, lifetime = yield from self.fetch_token(request)
+            except RetryableError as exc:
+                if attempt == self.retry.attempts:
+                    raise
+                hint = exc.retry_after if exc.retry_after and exc.retry_after > 0 else wait
+                self.retry.sleep(min(hint, self.retry.max_retry_after))
+                wait = min(wait * 2, self.retry.max_backoff)
+                continue
+            self._token = token
+            # Refresh a little early so a token never expires between check and use.
+            self._expires_at = time.monotonic() + max(0.0, lifetime - 30)
+            return
+
+
+class OAuth2ClientCredentials(RefreshingTokenAuth):
+    """OAuth2 client credentials; a 401 on a data call means the token is no longer valid."""
+
+    requires_response_body = True
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(source, retry)
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def fetch_token(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, tuple[str, float]]:
+        response = yield httpx.Request(
             "POST",
             self.token_url,
             data={
@@ -43,8 +107,6 @@ class OAuth2ClientCredentials(httpx.Auth):
                 "client_secret": self.client_secret,
             },
         )
-        response = yield token_request
-        response.read()
         if response.status_code == 429 or response.status_code >= 500:
             raise RetryableError(
                 f"token endpoint answered HTTP {response.status_code}",
@@ -54,12 +116,15 @@ class OAuth2ClientCredentials(httpx.Auth):
             raise AuthError(self.source, f"token endpoint answered HTTP {response.status_code}")
         try:
             body = response.json()
-            self._token = str(body["access_token"])
-            expires_in = float(body.get("expires_in", 3600))
+            return str(body["access_token"]), float(body.get("expires_in", 3600))
         except (ValueError, KeyError, TypeError) as exc:
             raise AuthError(self.source, f"token response was not understood ({exc})") from None
-        # Refresh a little early so a token never expires between check and use.
-        self._expires_at = time.monotonic() + max(0.0, expires_in - 30)
+
+    def sign(self, request: httpx.Request, token: str) -> None:
+        request.headers["Authorization"] = f"Bearer {token}"
+
+    def rejected(self, response: httpx.Response) -> bool:
+        return response.status_code == 401
 
 
 class ApiKeyHeader(httpx.Auth):

@@ -23,6 +23,7 @@ from orchestration.cli.inspect import (
     trace_tree,
 )
 from orchestration.home import prepare_home, upgrade
+from orchestration.orphans import fail_orphaned_runs, process_tags
 from orchestration.partitions import closed_periods
 from pipelines.lineage import trace
 from pipelines.stores import Stores
@@ -82,6 +83,8 @@ def run_demo(
     from sandbox.serving import SandboxServer
 
     settings = get_settings()
+    # A configuration that cannot work stops here in one line, before any source is pulled.
+    current_templates()
     prepare_home(settings)
     upgrade(settings)
     console.print(
@@ -99,8 +102,9 @@ def run_demo(
         os.environ.setdefault("KPIHUB_HISTORY_MONTHS", str(periods))
         defs = build_definitions()
         instance = dg.DagsterInstance.get()
+        fail_orphaned_runs(instance)
         sync = defs.resolve_job_def("sync_sources").execute_in_process(
-            instance=instance, run_config=QUIET
+            instance=instance, run_config=QUIET, tags=process_tags()
         )
         _print_sync(console, RunSummary.of(sync))
         facts_table = Table(title="KPI facts and scores by period")
@@ -115,7 +119,7 @@ def run_demo(
             facts_table.add_column(column, justify="right")
         for period in closed_periods(periods):
             result = defs.resolve_job_def("score_period").execute_in_process(
-                instance=instance, partition_key=period, run_config=QUIET
+                instance=instance, partition_key=period, run_config=QUIET, tags=process_tags()
             )
             summary = RunSummary.of(result)
             facts_meta = [m for k, m in summary.by_asset.items() if k.startswith("facts/")]

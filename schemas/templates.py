@@ -315,6 +315,8 @@ def load_template(path: Path, catalog: Catalog | None = None) -> ScoringTemplate
 
 def load_templates(folder: Path, catalog: Catalog | None = None) -> list[ScoringTemplate]:
     """Every template in ``folder``, in file name order; a code defined twice is an error."""
+    if not folder.is_dir():
+        raise TemplateError(f"{folder}: the templates folder does not exist (KPIHUB_TEMPLATES_DIR)")
     catalog = catalog if catalog is not None else _default_catalog()
     templates = [load_template(p, catalog) for p in sorted(folder.glob("*.yaml"))]
     if not templates:

@@ -15,6 +15,8 @@ from typing import Any
 
 from connectors.evaluations.memory import ImportMemory
 from connectors.evaluations.parse import ParsedFile, parse_file
+from connectors.evaluations.template import Periods
+from connectors.sdk.calendar import history_start, today_local
 from connectors.sdk.errors import StreamError
 from connectors.sdk.files import FileImportError, FileIssue, sha256_of, table_files
 from connectors.sdk.stream import Page, Rejected, Stream
@@ -34,6 +36,7 @@ class EvaluationsSource:
         *,
         files: Sequence[Path] | None = None,
         valid_only: bool = False,
+        allow_periods: Sequence[str] = (),
     ) -> None:
         if folder is None and files is None:
             raise ValueError("an evaluations source needs a folder or files")
@@ -41,6 +44,7 @@ class EvaluationsSource:
         self.folder = folder
         self.files = list(files) if files is not None else None
         self.valid_only = valid_only
+        self.allow_periods = tuple(allow_periods)
         self.requests_made = 0
         self.parsed: list[ParsedFile] = []
         self.skipped: list[str] = []
@@ -62,6 +66,16 @@ class EvaluationsSource:
         except FileNotFoundError as exc:
             raise StreamError(self.name, stream.name, 1, str(exc)) from None
 
+    def periods(self) -> Periods:
+        """Closed months within the kept history, by the hub's calendar (``KPIHUB_TODAY``)."""
+        today = today_local()
+        first = history_start(today)
+        return Periods(
+            current=f"{today.year:04d}-{today.month:02d}",
+            first_kept=f"{first.year:04d}-{first.month:02d}",
+            allowed=frozenset(self.allow_periods),
+        )
+
     def read(self, stream: Stream, state: Mapping[str, Any] | None = None) -> Iterator[Page]:
         memory = ImportMemory.from_state(state)
         self.parsed, self.skipped = [], []
@@ -74,7 +88,7 @@ class EvaluationsSource:
             if self.files is None and memory.has_file(sha256_of(data)):
                 self.skipped.append(path.name)
                 continue
-            self.parsed.append(parse_file(path.name, data))
+            self.parsed.append(parse_file(path.name, data, self.periods()))
         blocked = [f for f in self.parsed if f.file_issues or (f.rejected and not self.valid_only)]
         importable = [f for f in self.parsed if f not in blocked]
         extracted_at = now_utc()

@@ -7,7 +7,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.evaluations.template import COLUMNS, KEY_COLUMNS, REQUIRED, ParsedRow, parse_row
+from connectors.evaluations.template import (
+    COLUMNS,
+    KEY_COLUMNS,
+    REQUIRED,
+    ParsedRow,
+    Periods,
+    parse_row,
+)
 from connectors.sdk.files import (
     FileIssue,
     column_label,
@@ -37,7 +44,7 @@ class ParsedFile:
         return len(self.rows) + len(self.rejected)
 
 
-def parse_file(name: str, data: bytes) -> ParsedFile:
+def parse_file(name: str, data: bytes, periods: Periods | None = None) -> ParsedFile:
     parsed = ParsedFile(name, sha256_of(data))
     try:
         table = read_table(name, data)
@@ -61,13 +68,16 @@ def parse_file(name: str, data: bytes) -> ParsedFile:
         return parsed
     good: list[ParsedRow] = []
     for row, cells in iter_records(table):
-        result = parse_row(name, row, cells, header, columns, others)
+        result = parse_row(name, row, cells, header, columns, others, periods)
         if isinstance(result, ParsedRow):
             good.append(result)
         else:
             raw = {column_label(header, i): plain(c) for i, c in enumerate(cells) if c is not None}
             payload = {"file": name, "file_sha256": parsed.sha256, "row": row, "cells": raw}
             parsed.rejected.append((payload, result))
+    if not good and not parsed.rejected:
+        parsed.file_issues.append(FileIssue(name, "no_rows", "the file has a header and no rows"))
+        return parsed
     _split_duplicates(parsed, good, header, columns)
     parsed.rejected.sort(key=lambda r: int(r[0]["row"]))
     return parsed

@@ -80,6 +80,43 @@ def _optional(cells: Sequence[Cell], columns: Mapping[str, int], name: str) -> s
     return text_of(cell_at(cells, columns[name])) or None
 
 
+# An evaluation is a score with at most two decimals and a handful of digits: anything longer
+# is a typo or a pasted cell, refused rather than rounded into a believable number.
+MAX_DECIMALS = 2
+MAX_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The months a file may evaluate: closed (before ``current``) and not older than
+    ``first_kept``, the start of the history the hub keeps; ``allowed`` are let in anyway."""
+
+    current: str
+    first_kept: str
+    allowed: frozenset[str] = frozenset()
+
+    def problem(self, period: str) -> str | None:
+        if period in self.allowed:
+            return None
+        if period >= self.current:
+            return f"period {period} is not closed yet (the current month is {self.current})"
+        if period < self.first_kept:
+            return (
+                f"period {period} is older than the history the hub keeps (from {self.first_kept})"
+            )
+        return None
+
+
+def _digits_problem(value: Decimal) -> str | None:
+    exponent = value.as_tuple().exponent
+    decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if decimals > MAX_DECIMALS:
+        return f"value {value} has {decimals} decimals; at most {MAX_DECIMALS} are kept"
+    if value.adjusted() + 1 > MAX_DIGITS:
+        return f"value {value} has more than {MAX_DIGITS} digits before the point"
+    return None
+
+
 def parse_row(
     file: str,
     row: int,
@@ -87,6 +124,7 @@ def parse_row(
     header: Sequence[Cell],
     columns: Mapping[str, int],
     others: Mapping[int, str],
+    periods: Periods | None = None,
 ) -> ParsedRow | list[FileIssue]:
     """Check every field of one row and report every problem found, not just the first."""
     issues: list[FileIssue] = []
@@ -103,6 +141,9 @@ def parse_row(
         period = parse_month(cell_at(cells, columns["period"]))
     except ValueError as exc:
         issue("period", "bad_period", str(exc))
+    not_open = periods.problem(period) if period and periods is not None else None
+    if not_open:
+        issue("period", "period_not_importable", not_open)
     kpi_text = text_of(cell_at(cells, columns["kpi"]))
     kpi = _KPI_NAMES.get(kpi_text.casefold())
     if kpi is None:
@@ -117,6 +158,9 @@ def parse_row(
         value = parse_decimal(value_cell)
     except ValueError as exc:
         issue("value", "bad_value", str(exc))
+    if value is not None and (too_long := _digits_problem(value)):
+        issue("value", "bad_value", too_long)
+        value = None
     if value is not None and kpi is not None:
         rule = EVALUATION_KPIS[kpi]
         if not rule.low <= value <= rule.high:

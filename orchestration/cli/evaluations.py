@@ -64,6 +64,36 @@ def keep_in_folder(path: Path, folder: Path) -> Path | None:
     return target
 
 
+def audit_import(
+    stores: Stores, run_id: str, file: Path, stats: LandingStats, allowed: list[str]
+) -> None:
+    """Every import is on record: which file (by content), what landed, who ran it."""
+    from sqlalchemy.orm import Session
+
+    from connectors.sdk.files import sha256_of
+    from connectors.sdk.timeparse import now_utc
+    from schemas.tables import AuditEntry
+
+    with Session(stores.hub) as session, session.begin():
+        session.add(
+            AuditEntry(
+                at=now_utc(),
+                run_id=run_id,
+                action="evaluations.import",
+                subject=file.name,
+                detail={
+                    "file_sha256": sha256_of(file.read_bytes()),
+                    "rows_pulled": stats.pulled,
+                    "new_versions": stats.landed,
+                    "changed": stats.changed,
+                    "rejected": stats.rejected,
+                    "allowed_periods": sorted(allowed),
+                    "by": os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown",
+                },
+            )
+        )
+
+
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(help="A CSV or XLSX file of the evaluation template.")],
@@ -71,6 +101,13 @@ def import_file(
         bool,
         typer.Option("--valid-only", help="Land the valid rows; quarantine the rows with errors."),
     ] = False,
+    allow_period: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-period",
+            help="Accept this month although it is open or older than the kept history.",
+        ),
+    ] = None,
 ) -> None:
     """Import one evaluation file into the hub store now."""
     from orchestration.home import prepare_home, upgrade
@@ -81,9 +118,13 @@ def import_file(
     prepare_home(settings)
     upgrade(settings)
     stores = Stores.connect(settings.hub_url, settings.hr_url)
-    source = EvaluationsSource(None, files=[file], valid_only=valid_only)
+    source = EvaluationsSource(
+        None, files=[file], valid_only=valid_only, allow_periods=allow_period or ()
+    )
+    run_id = f"import-{uuid.uuid4().hex}"
     try:
-        stats = land_stream(stores.hub, source, EVALUATIONS, f"import-{uuid.uuid4().hex}")
+        stats = land_stream(stores.hub, source, EVALUATIONS, run_id)
+        audit_import(stores, run_id, file, stats, allow_period or [])
     except FileImportError as exc:
         out.print(issues_table(exc.issues, f"Problems in {file.name} ({len(exc.issues)})"))
         hint = "" if valid_only else " (fix them, or pass --valid-only to import the valid rows)"

@@ -27,6 +27,13 @@ from sandbox.ground_truth import EVALUATION_KPI_CODES, truth
 from sandbox.model import generate_world
 from schemas.tables import QuarantineEntry, RawRecordVersion, RecordHead
 
+
+@pytest.fixture(autouse=True)
+def _today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hub's calendar, pinned: which months a file may evaluate depends on today."""
+    monkeypatch.setenv("KPIHUB_TODAY", "2026-12-01")
+
+
 EN = ["job_number", "name", "period", "kpi", "value", "comment", "evaluator"]
 ZH = ["工号", "姓名", "期间", "指标", "分值", "评语", "评价人"]
 BILINGUAL = [f"{zh}/{en}" for zh, en in zip(ZH, EN, strict=True)]
@@ -201,7 +208,8 @@ def test_xlsx_serials_date_cells_numbers_and_full_width_text(tmp_path: Path) -> 
         ]
     )  # fmt: skip
     path = write(tmp_path, "book.xlsx", data)
-    first, second, third = payloads(EvaluationsSource(tmp_path))
+    # 2025-12 is older than the six months kept: imported only because it is allowed by name.
+    first, second, third = payloads(EvaluationsSource(tmp_path, allow_periods=["2025-12"]))
     assert first == row("E00008", "2026-10", "innovation_contribution", "0.3", name="孙宇",
                         evaluator="评审会", file=path, number=2)  # fmt: skip
     assert second == {
@@ -569,3 +577,47 @@ def test_the_sandbox_files_read_back_as_exactly_the_ground_truth(tmp_path: Path)
     leaders = {e.job_number for e in world.employees if e.leader}
     assert {k[0] for k in expected if k[1] == "manager_evaluation"}.isdisjoint(leaders)
     assert truth(world, world.periods[-1], EVALUATION_KPI_CODES) == [], "the open month has none"
+
+
+# --- what cannot be an evaluation of a month the hub scores -------------------------------------
+
+
+def test_open_future_and_forgotten_months_and_overlong_numbers_are_row_errors(
+    tmp_path: Path,
+) -> None:
+    header = ["工号", "期间", "指标", "分值"]
+    rows = [
+        ["E1", "2026-12", "manager_evaluation", "80"],
+        ["E2", "2027-06", "manager_evaluation", "80"],
+        ["E3", "2026-01", "manager_evaluation", "80"],
+        ["E4", "2026-10", "manager_evaluation", "1" * 29],
+        ["E5", "2026-10", "manager_evaluation", "99." + "9" * 40],
+        ["E6", "2026-10", "manager_evaluation", "88.5"],
+    ]
+    write(tmp_path, "odd.csv", csv_bytes([header, *rows]))
+    with pytest.raises(FileImportError) as caught:
+        payloads(EvaluationsSource(tmp_path))
+    assert [str(i) for i in caught.value.issues] == [
+        "odd.csv row 2, column 期间: period 2026-12 is not closed yet (the current month is "
+        "2026-12)",
+        "odd.csv row 3, column 期间: period 2027-06 is not closed yet (the current month is "
+        "2026-12)",
+        "odd.csv row 4, column 期间: period 2026-01 is older than the history the hub keeps "
+        "(from 2026-06)",
+        f"odd.csv row 5, column 分值: value {'1' * 29} has more than 6 digits before the point",
+        f"odd.csv row 6, column 分值: value 99.{'9' * 40} has 40 decimals; at most 2 are kept",
+    ]
+    # Allowed by name, an old month goes in; nothing is ever rounded.
+    write(tmp_path, "odd.csv", csv_bytes([header, rows[2], rows[5]]))
+    landed = payloads(EvaluationsSource(tmp_path, allow_periods=["2026-01"]))
+    assert [(p["job_number"], p["period"], p["value"]) for p in landed] == [
+        ("E3", "2026-01", "80"),
+        ("E6", "2026-10", "88.5"),
+    ]
+
+
+def test_a_file_with_a_header_and_no_rows_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "empty.csv", csv_bytes([["工号", "期间", "指标", "分值"]]))
+    with pytest.raises(FileImportError) as caught:
+        payloads(EvaluationsSource(tmp_path))
+    assert [str(i) for i in caught.value.issues] == ["empty.csv: the file has a header and no rows"]

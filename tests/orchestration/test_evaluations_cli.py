@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from orchestration.cli.main import app
 from schemas.settings import get_settings
-from schemas.tables import QuarantineEntry, RawRecordVersion
+from schemas.tables import AuditEntry, QuarantineEntry, RawRecordVersion
 
 runner = CliRunner()
 HEADER = ["工号", "姓名", "期间", "指标", "分值", "评语", "评价人"]
@@ -68,6 +68,7 @@ def quarantined() -> int:
 @pytest.fixture(autouse=True)
 def _no_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KPIHUB_EVALUATIONS_DIR", raising=False)
+    monkeypatch.setenv("KPIHUB_TODAY", "2026-12-01")  # 2026-10 is closed and kept
 
 
 def test_import_lands_the_file_and_a_second_import_changes_nothing(tmp_path: Path) -> None:
@@ -85,6 +86,18 @@ def test_import_lands_the_file_and_a_second_import_changes_nothing(tmp_path: Pat
     assert again.exit_code == 0, again.output
     assert table_rows(again.output) == [["十月评价.csv", "3", "0", "3", "0"]]
     assert len(landed()) == 3
+    # Both imports are on record, with the file's hash and what each landed.
+    engine = create_engine(get_settings().hub_url)
+    with Session(engine) as session:
+        audit = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "evaluations.import")
+        ).all()
+    engine.dispose()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [(a.subject, a.detail["file_sha256"], a.detail["new_versions"]) for a in audit] == [
+        ("十月评价.csv", digest, 3),
+        ("十月评价.csv", digest, 0),
+    ]
 
 
 def test_a_file_with_errors_prints_every_row_error_exits_2_and_lands_nothing(

@@ -22,7 +22,7 @@ from orchestration.cli.inspect import (
     scores_table,
     trace_tree,
 )
-from orchestration.home import prepare_home, upgrade
+from orchestration.home import set_up
 from orchestration.orphans import fail_orphaned_runs, process_tags
 from orchestration.partitions import closed_periods
 from pipelines.lineage import trace
@@ -85,8 +85,7 @@ def run_demo(
     settings = get_settings()
     # A configuration that cannot work stops here in one line, before any source is pulled.
     current_templates()
-    prepare_home(settings)
-    upgrade(settings)
+    set_up(settings)
     console.print(
         f"[bold]KPI Hub demo[/bold]: sandbox company seed {seed}, {employees} employees; "
         f"stores at {settings.home}"

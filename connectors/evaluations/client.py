@@ -10,6 +10,7 @@ The state remembers imported files by SHA-256, so an unchanged file is not even 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,12 @@ class EvaluationsSource:
             raise StreamError(self.name, stream.name, 1, str(exc)) from None
 
     def periods(self) -> Periods:
-        """Closed months within the kept history, by the hub's calendar (``KPIHUB_TODAY``)."""
+        """Closed months, by the hub's calendar (``KPIHUB_TODAY``). A file imported by hand must
+        also be within the kept history, where a month is still scored: an older one is almost
+        always a wrong period typed in. The drop folder is HR's archive as well, so its older
+        files are read as they always were."""
         today = today_local()
-        first = history_start(today)
+        first = history_start(today) if self.files is not None else date.min
         return Periods(
             current=f"{today.year:04d}-{today.month:02d}",
             first_kept=f"{first.year:04d}-{first.month:02d}",

@@ -30,9 +30,27 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def open_stores() -> Stores:
+    """The stores to read from, which must have been set up: reading an empty home would
+    otherwise create an empty database and fail on its missing tables."""
+    from sqlalchemy.engine import make_url
+
     from orchestration.home import prepare_home
+    from schemas.migrations.apply import current_revisions, missing_sqlite_file
 
     settings = get_settings()
+    hint = "run `kpihub db upgrade` (or `make demo`) first"
+    for url in {settings.hub_url, settings.hr_url}:
+        missing = missing_sqlite_file(url)
+        if missing is not None:
+            raise fail(f"no store at {missing} (KPIHUB_HOME={settings.home}); {hint}")
+    try:
+        revisions = current_revisions(settings.hub_url, settings.hr_url)
+    except Exception as exc:  # an unreachable server: say which one, never how, nor a password
+        shown = make_url(settings.hub_url).render_as_string(hide_password=True)
+        raise fail(f"cannot reach the store at {shown}: {type(exc).__name__}") from None
+    empty = sorted(store for store, revision in revisions.items() if revision is None)
+    if empty:
+        raise fail(f"the {' and '.join(empty)} store has no tables yet; {hint}")
     prepare_home(settings)
     return Stores.connect(settings.hub_url, settings.hr_url)
 

@@ -208,8 +208,7 @@ def test_xlsx_serials_date_cells_numbers_and_full_width_text(tmp_path: Path) -> 
         ]
     )  # fmt: skip
     path = write(tmp_path, "book.xlsx", data)
-    # 2025-12 is older than the six months kept: imported only because it is allowed by name.
-    first, second, third = payloads(EvaluationsSource(tmp_path, allow_periods=["2025-12"]))
+    first, second, third = payloads(EvaluationsSource(tmp_path))
     assert first == row("E00008", "2026-10", "innovation_contribution", "0.3", name="孙宇",
                         evaluator="评审会", file=path, number=2)  # fmt: skip
     assert second == {
@@ -594,9 +593,9 @@ def test_open_future_and_forgotten_months_and_overlong_numbers_are_row_errors(
         ["E5", "2026-10", "manager_evaluation", "99." + "9" * 40],
         ["E6", "2026-10", "manager_evaluation", "88.5"],
     ]
-    write(tmp_path, "odd.csv", csv_bytes([header, *rows]))
+    path = write(tmp_path, "odd.csv", csv_bytes([header, *rows]))
     with pytest.raises(FileImportError) as caught:
-        payloads(EvaluationsSource(tmp_path))
+        payloads(EvaluationsSource(None, files=[path]))
     assert [str(i) for i in caught.value.issues] == [
         "odd.csv row 2, column 期间: period 2026-12 is not closed yet (the current month is "
         "2026-12)",
@@ -607,13 +606,15 @@ def test_open_future_and_forgotten_months_and_overlong_numbers_are_row_errors(
         f"odd.csv row 5, column 分值: value {'1' * 29} has more than 6 digits before the point",
         f"odd.csv row 6, column 分值: value 99.{'9' * 40} has 40 decimals; at most 2 are kept",
     ]
-    # Allowed by name, an old month goes in; nothing is ever rounded.
-    write(tmp_path, "odd.csv", csv_bytes([header, rows[2], rows[5]]))
-    landed = payloads(EvaluationsSource(tmp_path, allow_periods=["2026-01"]))
+    # Allowed by name, an old month goes in; nothing is ever rounded. The drop folder is HR's
+    # archive too: there an old month is read as it always was, an open one is still refused.
+    path = write(tmp_path, "odd.csv", csv_bytes([header, rows[2], rows[5]]))
+    landed = payloads(EvaluationsSource(None, files=[path], allow_periods=["2026-01"]))
     assert [(p["job_number"], p["period"], p["value"]) for p in landed] == [
         ("E3", "2026-01", "80"),
         ("E6", "2026-10", "88.5"),
     ]
+    assert [p["period"] for p in payloads(EvaluationsSource(tmp_path))] == ["2026-01", "2026-10"]
 
 
 def test_a_file_with_a_header_and_no_rows_is_an_error(tmp_path: Path) -> None:

@@ -46,3 +46,38 @@ def test_a_missing_templates_folder_stops_the_demo_before_anything_runs(
         f"error: {missing}: the templates folder does not exist (KPIHUB_TEMPLATES_DIR)"
     )
     assert not _isolated_home.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["scores", "--period", "2026-10"],
+        ["trace", "E00001", "--period", "2026-10"],
+        ["facts", "--period", "2026-10"],
+    ],
+)
+def test_reading_a_home_never_set_up_is_one_line_and_creates_nothing(
+    command: list[str], _isolated_home: Path
+) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: no store at {_isolated_home / 'hub.db'} (KPIHUB_HOME={_isolated_home}); "
+        "run `kpihub db upgrade` (or `make demo`) first"
+    )
+    assert not _isolated_home.exists()
+
+
+def test_an_unreachable_store_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from schemas.settings import get_settings
+
+    monkeypatch.setenv("KPIHUB_DATABASE_URL", "postgresql+psycopg://hub:s3cret@127.0.0.1:1/hub")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["scores", "--period", "2026-10"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: cannot reach the store at postgresql+psycopg://hub:***@127.0.0.1:1/hub: "
+        "OperationalError"
+    )

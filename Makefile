@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint ui clean
+.PHONY: setup demo test lint ui clean reliability
 
 setup:
 	@./scripts/setup.sh
@@ -14,6 +14,11 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+
+# The reliability suite at full size (hostile demos of the whole company against clean ones):
+# about half an hour; `make test` runs its quick part.
+reliability: setup
+	./scripts/reliability.sh
 
 lint: setup
 	$(BIN)/ruff check .

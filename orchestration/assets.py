@@ -10,6 +10,7 @@ from orchestration.partitions import monthly
 from orchestration.resources import StoresResource, source_resource_key
 from orchestration.score_metadata import scores_metadata
 from pipelines.landing import land_stream
+from pipelines.leases import stream_lease
 from pipelines.normalise import normalise_source
 from pipelines.publishing import score_period
 from schemas.settings import get_settings
@@ -139,7 +140,9 @@ def build_scores_asset(
         templates_dir = get_settings().templates_dir
         assert templates_dir is not None
         templates = load_templates(templates_dir)
-        stats = score_period(stores, period, templates, connectors, context.run.run_id)
+        # One publisher per month: two runs scoring it at once would both write version n + 1.
+        with stream_lease(stores.hub, "scores", period, context.run.run_id):
+            stats = score_period(stores, period, templates, connectors, context.run.run_id)
         for left_out in stats.unassigned:
             context.log.warning(f"{left_out.person.job_number} is not scored: {left_out.reason}")
         return dg.MaterializeResult(metadata=scores_metadata(stats))

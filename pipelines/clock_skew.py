@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.sdk.timeparse import SHANGHAI, now_utc, parse_instant
+from quality.findings import WARN, Observation, find, raise_finding
 from schemas.envelope import RawRecord
 from schemas.settings import get_settings
-from schemas.tables import Finding
 
 CHECK_NAME = "future_stamped_records"
 SAMPLE = 20
@@ -52,40 +51,26 @@ class FutureStamps:
 
 
 def record_future_stamps(session: Session, source: str, stream: str, seen: FutureStamps) -> None:
-    """One WARN finding per stream and month, counting every record ever seen stamped ahead."""
+    """One WARN finding per stream and month, counting every record ever seen stamped ahead:
+    the expectation that no source stamps records in the hub's future failed."""
     if not seen.records:
         return
-    subject = f"{source}/{stream}"
     period = seen.horizon.astimezone(SHANGHAI).strftime("%Y-%m")
     check_name = f"{source}.{CHECK_NAME}"
-    now = now_utc()
-    finding = session.scalar(
-        select(Finding).where(
-            Finding.check_name == check_name, Finding.subject == subject, Finding.period == period
-        )
-    )
-    if finding is None:
-        finding = Finding(
-            check_name=check_name,
-            severity="WARN",
-            subject=subject,
-            period=period,
-            status="open",
-            count=0,
-            detail={"records": {}},
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(finding)
-    known: dict[str, str] = dict(finding.detail.get("records", {}))
-    known.update(seen.records)
-    if known == finding.detail.get("records") and finding.count == len(known):
+    earlier = find(session, check_name, f"{source}/{stream}", period)
+    known: dict[str, str] = {} if earlier is None else dict(earlier.detail.get("records", {}))
+    if earlier is not None and seen.records.items() <= known.items():
         return
+    known.update(seen.records)
     # The finding keeps every key (a count must be checkable) but only samples in its text.
-    finding.count = len(known)
-    finding.detail = {
+    detail = {
         "records": dict(sorted(known.items())),
         "horizon": seen.horizon.isoformat(),
         "why": "stamped later than the hub's clock plus its tolerance; the watermark was held",
     }
-    finding.updated_at = now
+    raise_finding(
+        session,
+        Observation(
+            check_name, "expectation", WARN, source, period, len(known), detail, stream=stream
+        ),
+    )

@@ -19,6 +19,7 @@ from connectors.sdk import Page, Stream
 from connectors.sdk.source import SourceClient
 from connectors.sdk.timeparse import now_utc
 from pipelines.clock_skew import FutureStamps, horizon, record_future_stamps
+from pipelines.leases import renew, stream_lease
 from schemas.envelope import RawRecord, canonical_json
 from schemas.tables import QuarantineEntry, RawRecordVersion, RecordHead, StreamState
 
@@ -192,6 +193,12 @@ def _quarantine_rejected(
 
 def land_stream(engine: Engine, source: SourceClient, stream: Stream, run_id: str) -> LandingStats:
     """Pull one stream from its committed state and land it page by page."""
+    with stream_lease(engine, source.name, stream.name, run_id):
+        return _land_held(engine, source, stream, run_id)
+
+
+def _land_held(engine: Engine, source: SourceClient, stream: Stream, run_id: str) -> LandingStats:
+    """Landing with the stream's lease held: the state read here is no other run's half-way."""
     stats = LandingStats(source=source.name, stream=stream.name)
     with Session(engine) as session:
         state = load_state(session, source.name, stream.name)
@@ -204,6 +211,7 @@ def land_stream(engine: Engine, source: SourceClient, stream: Stream, run_id: st
             landed, moved = land_records(session, page.records, run_id, now)
             _quarantine_rejected(session, page, stream, source.name, run_id, now)
             record_future_stamps(session, source.name, stream.name, ahead)
+            renew(session, source.name, stream.name, run_id)
             if stream.incremental or page.final:
                 if page.final:
                     committed["last_sync_at"] = now.isoformat()

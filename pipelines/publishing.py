@@ -3,9 +3,11 @@
 Everyone a template is assigned to is scored from the period's current facts; their targets are
 their own ERP target facts when the template takes them and there is one, else the template's.
 Each template's final scores of the period are graded as one cohort. A re-run with the same
-inputs publishes nothing. A changed input (a fact, a target, a released hold, a grade moved by a
-regraded cohort, an edited template) publishes a new version that supersedes the old one and says
-why; the old version stays for audit. A person no template matches is reported, not dropped.
+inputs publishes nothing. An open or acknowledged ERROR finding on the facts a score read holds it
+(see quality/holds.py). A changed input (a fact, a target, a hold released by HR's decision on a
+finding, a grade moved by a regraded cohort, an edited template) publishes a new version that
+supersedes the old one and says why; the old version stays for audit. A person no template
+matches is reported, not dropped.
 
 Every score version written gets an entry in the hub's audit log with the run that published it.
 When the two stores share a database the entries are written in the publishing transaction; when
@@ -20,7 +22,7 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -34,6 +36,7 @@ from pipelines.grading import Graded, grade_cohort
 from pipelines.roster import load_people
 from pipelines.scoring import FINAL, HELD, FactValue, ScoreResult, score_person
 from pipelines.stores import Stores
+from quality.holds import finding_id, period_findings
 from schemas.facts import TARGET
 from schemas.tables import AuditEntry, KpiFactRow, Score, ScoreAdjustment, ScoreComponent
 from schemas.templates import ScoringTemplate
@@ -45,14 +48,16 @@ def _text(value: Decimal | None) -> str | None:
 
 @dataclass(frozen=True)
 class ScoreDraft:
-    """A person's score ready to publish: the rules' result, the grade within the cohort, and
-    the corrections behind any corrected fact it read (to say why a new version exists)."""
+    """A person's score ready to publish: the rules' result, the grade within the cohort, the
+    corrections behind any corrected fact it read and HR's decisions on the findings touching it
+    (to say why a new version exists)."""
 
     person: Person
     result: ScoreResult
     template_sha256: str
     graded: Graded | None = None
     fact_changes: Mapping[int, str] = field(default_factory=dict)
+    releases: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def job_number(self) -> str:
@@ -168,12 +173,8 @@ def grade_drafts(
         code: grade_cohort(templates[code].grading, totals) for code, totals in cohorts.items()
     }
     return [
-        ScoreDraft(
-            d.person,
-            d.result,
-            d.template_sha256,
-            graded.get(d.template, {}).get(d.job_number) if d.status == FINAL else None,
-            d.fact_changes,
+        replace(
+            d, graded=graded.get(d.template, {}).get(d.job_number) if d.status == FINAL else None
         )
         for d in drafts
     ]
@@ -185,7 +186,8 @@ def draft_scores(
     templates: Iterable[ScoringTemplate],
     people: Iterable[Person],
 ) -> Drafts:
-    """Score and grade everyone a template is assigned to, from the current facts of the period."""
+    """Score and grade everyone a template is assigned to, from the current facts of the period;
+    an unresolved ERROR finding touching the facts a score read holds it."""
     templates = list(templates)
     assigned, unassigned = assign(templates, people)
     rows = current_facts(session, period, _kpis_read(templates))
@@ -194,6 +196,8 @@ def draft_scores(
     target_rows = current_facts(session, period, target_codes, kind=TARGET)
     targets = {(f.job_number, f.kpi_code, f.source): FactValue(f.id, f.value) for f in target_rows}
     changes = {f.id: f.change_reason for f in [*rows, *target_rows] if f.change_reason}
+    origins = {f.id: (f.source, f.kpi_code) for f in [*rows, *target_rows]}
+    findings = period_findings(session, period)
     drafts: list[ScoreDraft] = []
     for assignment in assigned:
         template, job_number = assignment.template, assignment.person.job_number
@@ -202,19 +206,32 @@ def draft_scores(
             for c in template.components
             if c.target_from and (job_number, c.kpi, c.target_from) in targets
         }
+        own_actuals = actuals.get(job_number, {})
         result = score_person(
             template,
             job_number=job_number,
             period=period,
-            actuals=actuals.get(job_number, {}),
+            actuals=own_actuals,
             targets=own_targets,
         )
+        read = {origins[i] for i in result.fact_ids if i in origins}
+        holds = findings.holds(job_number, read)
+        if holds:
+            result = score_person(
+                template,
+                job_number=job_number,
+                period=period,
+                actuals=own_actuals,
+                targets=own_targets,
+                hold_reasons=holds,
+            )
         drafts.append(
             ScoreDraft(
                 assignment.person,
                 result,
                 template.content_sha256,
                 fact_changes={i: changes[i] for i in result.fact_ids if i in changes},
+                releases=findings.releases(job_number, read),
             )
         )
     by_code = {t.code: t for t in templates}
@@ -289,6 +306,9 @@ def why_new_version(
             reasons.append(f"held: {'; '.join(draft.result.hold_reasons)}")
     elif list(old.hold_reasons or []) != list(draft.result.hold_reasons):
         reasons.append(f"held: {'; '.join(draft.result.hold_reasons)}")
+    released = {finding_id(r) for r in old.hold_reasons or []}
+    released -= {finding_id(r) for r in draft.result.hold_reasons}
+    reasons.extend(draft.releases[i] for i in sorted(i for i in released if i in draft.releases))
     if old.grade != draft.grade and draft.graded is not None:
         cohort = (
             f"the {draft.template} cohort of {draft.result.period} was graded again "

@@ -10,8 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.sdk.timeparse import now_utc
+from quality.findings import WARN, Observation, clear_finding, find, raise_finding
 from schemas.facts import QuarantinedRecord
 from schemas.tables import Finding, QuarantineEntry
+
+CHECK_NAME = "quarantined_records"
 
 
 def save_quarantine(session: Session, records: Iterable[QuarantinedRecord], run_id: str) -> int:
@@ -48,37 +51,14 @@ def save_quarantine(session: Session, records: Iterable[QuarantinedRecord], run_
 def record_quarantine_finding(
     session: Session, source: str, period: str, records: list[QuarantinedRecord]
 ) -> Finding | None:
-    """One finding per source and period with the count by reason; cleared when none remain."""
-    check_name = f"{source}.quarantined_records"
-    finding = session.scalar(
-        select(Finding).where(
-            Finding.check_name == check_name, Finding.subject == source, Finding.period == period
-        )
-    )
-    now = now_utc()
+    """One WARN finding per source and period with the count by reason; resolved when none
+    remain, reopened when some come back."""
+    check_name = f"{source}.{CHECK_NAME}"
     by_reason = dict(sorted(Counter(r.reason for r in records).items()))
-    if finding is None:
-        if not records:
-            return None
-        finding = Finding(
-            check_name=check_name,
-            severity="WARN",
-            subject=source,
-            period=period,
-            status="open",
-            count=len(records),
-            detail={"by_reason": by_reason},
-            created_at=now,
-            updated_at=now,
+    if records:
+        seen = Observation(
+            check_name, "quarantine", WARN, source, period, len(records), {"by_reason": by_reason}
         )
-        session.add(finding)
-        return finding
-    if finding.count != len(records) or finding.detail != {"by_reason": by_reason}:
-        finding.count = len(records)
-        finding.detail = {"by_reason": by_reason}
-        finding.updated_at = now
-        if not records:
-            finding.status = "resolved"
-        elif finding.status == "resolved":
-            finding.status = "open"
-    return finding
+        return raise_finding(session, seen)
+    finding = find(session, check_name, source, period)
+    return None if finding is None else clear_finding(session, finding, {"by_reason": {}})

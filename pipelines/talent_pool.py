@@ -2,9 +2,9 @@
 many consecutive months they have been in it.
 
 Membership is read from the published scores, never recomputed: a current, final score with one
-of the rule's grades, and no open ERROR finding of that month whose subject is the person (their
-job number) or the source of one of the facts the score read (``crm``, or a stream of it such as
-``crm/orders``). A score still in doubt does not put anyone in the pool.
+of the rule's grades, and no open (or acknowledged) ERROR finding of that month whose subject is
+the person (their job number) or the source of one of the facts the score read (``crm``, or a
+stream of it such as ``crm/orders``). A score still in doubt does not put anyone in the pool.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 
 from pipelines.scoring import FINAL
 from pipelines.stores import Stores
+from quality.findings import ERROR, UNRESOLVED
 from schemas.tables import Finding, KpiFactRow, Score, ScoreAdjustment, ScoreComponent
 from schemas.templates import ScoringTemplate, TalentPool
 
-ERROR = "ERROR"
-OPEN = "open"
 DEFAULT_RULE = TalentPool(grades=["A 优秀"])
 """For a score whose template is no longer in the templates folder: the rule every demo
 template states."""
@@ -52,13 +51,15 @@ def previous_period(period: str) -> str:
 
 
 def open_error_subjects(hub: Session, periods: Collection[str]) -> dict[str, set[str]]:
-    """The subjects of the open ERROR findings of each period."""
+    """The subjects of the unresolved (open or acknowledged) ERROR findings of each period."""
     subjects: dict[str, set[str]] = defaultdict(set)
     if not periods:
         return subjects
     for subject, period in hub.execute(
         select(Finding.subject, Finding.period).where(
-            Finding.severity == ERROR, Finding.status == OPEN, Finding.period.in_(list(periods))
+            Finding.severity == ERROR,
+            Finding.status.in_(UNRESOLVED),
+            Finding.period.in_(list(periods)),
         )
     ):
         subjects[period].add(subject)

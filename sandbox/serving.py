@@ -4,11 +4,13 @@ the alert receivers the hub's sinks deliver to, and faults injected as the plan 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -60,6 +62,33 @@ class AppThread:
         self.sock.close()
 
 
+FOLDER_PREFIX = "kpihub-sandbox-"
+
+
+def remove_orphaned_folders() -> list[Path]:
+    """Remove the temporary folders of sandboxes whose process is gone. A folder is named after
+    the pid that made it; a process killed outright cannot remove its own, so the next sandbox
+    on the machine does."""
+    removed: list[Path] = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def credentials(seed: int) -> dict[str, str]:
     """Deterministic sandbox credentials; they are not secrets, but are handled like ones."""
     digest = hashlib.sha256(f"kpihub-sandbox-credentials/{seed}".encode()).hexdigest()
@@ -69,6 +98,7 @@ def credentials(seed: int) -> dict[str, str]:
         "crm_client_secret": digest[:32],
         "dingtalk_app_key": f"ding{digest[32:44]}",
         "dingtalk_app_secret": digest[44:],
+        "dingtalk_agent_id": str(2_000_000_000 + int(more[:6], 16)),
         "qms_api_key": f"qms-{more[:28]}",
         "attendance_username": f"att-reader-{seed}",
         "attendance_password": more[28:52],
@@ -90,7 +120,7 @@ class SandboxServer:
     ``faults`` is a plan such as ``"hostile,crm=none"`` (see sandbox.faults); ``injectors`` holds
     the fault injector of each system that has one, with the faults it injected. ``"alerts"``
     serves the DingTalk robot, the webhook and the SMTP receivers; ``robot``, ``webhook`` and
-    ``mail`` keep what they accepted."""
+    ``mail`` keep what they accepted, ``alerts_clock`` (epoch seconds) is the robot's clock."""
 
     def __init__(
         self,
@@ -100,6 +130,7 @@ class SandboxServer:
         erp_dir: Path | None = None,
         systems: tuple[str, ...] = SYSTEMS,
         faults: FaultPlan | str = "none",
+        alerts_clock: Callable[[], float] = time.time,
     ) -> None:
         self.world = world
         self.systems = systems
@@ -130,7 +161,11 @@ class SandboxServer:
                 self._faulty(
                     "dingtalk",
                     create_dingtalk_app(
-                        world, creds["dingtalk_app_key"], creds["dingtalk_app_secret"], **ttl
+                        world,
+                        creds["dingtalk_app_key"],
+                        creds["dingtalk_app_secret"],
+                        agent_id=creds["dingtalk_agent_id"],
+                        **ttl,
                     ),
                 ),
                 host,
@@ -139,6 +174,7 @@ class SandboxServer:
                 KPIHUB_DINGTALK_BASE_URL=self.dingtalk.url,
                 KPIHUB_DINGTALK_APP_KEY=creds["dingtalk_app_key"],
                 KPIHUB_DINGTALK_APP_SECRET=creds["dingtalk_app_secret"],
+                KPIHUB_DINGTALK_AGENT_ID=creds["dingtalk_agent_id"],
             )
         if "qms" in systems:
             self.qms = self.apps["qms"] = AppThread(
@@ -168,8 +204,9 @@ class SandboxServer:
         self._own_dir: tempfile.TemporaryDirectory[str] | None = None
         self.erp_path: Path | None = None
         self.evaluations_dir: Path | None = None
+        remove_orphaned_folders()
         if ("erp" in systems or "evaluations" in systems) and erp_dir is None:
-            self._own_dir = tempfile.TemporaryDirectory(prefix="kpihub-sandbox-")
+            self._own_dir = tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
             erp_dir = Path(self._own_dir.name)
         if "erp" in systems:
             assert erp_dir is not None
@@ -182,7 +219,7 @@ class SandboxServer:
             self.evaluations_dir = erp_dir / "evaluations"
             self.endpoints["KPIHUB_EVALUATIONS_DIR"] = str(self.evaluations_dir)
         if "alerts" in systems:
-            self._serve_receivers(creds, host)
+            self._serve_receivers(creds, host, alerts_clock)
 
     def _faulty(self, system: str, app: Starlette) -> ASGIApp:
         wrapped, injector = inject(
@@ -192,11 +229,15 @@ class SandboxServer:
             self.injectors[system] = injector
         return wrapped
 
-    def _serve_receivers(self, creds: dict[str, str], host: str) -> None:
+    def _serve_receivers(
+        self, creds: dict[str, str], host: str, clock: Callable[[], float]
+    ) -> None:
         """The robot on a port of its own (its URL carries the access token, as the one a
-        DingTalk group shows does), the webhook with a bearer token, SMTP without auth."""
+        DingTalk group shows does), the webhook with a bearer token, SMTP without auth.
+        ``clock`` drives the robot's signature window and throttle, so tests move time."""
         self.robot = self.apps["robot"] = AppThread(
-            create_robot_app(creds["robot_access_token"], creds["robot_secret"]), host
+            create_robot_app(creds["robot_access_token"], creds["robot_secret"], clock=clock),
+            host,
         )
         self.webhook = self.apps["webhook"] = AppThread(
             create_webhook_app(creds["webhook_token"]), host

@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SOURCES_ENV_FILE = "sources.env"
@@ -31,6 +31,42 @@ class Settings(BaseSettings):
         default=300.0, ge=0, validation_alias="KPIHUB_CLOCK_TOLERANCE_SECONDS"
     )
     """How far ahead of the hub's clock a source's time stamp may be before it is a finding."""
+    lease_wait_seconds: float = Field(
+        default=300.0, ge=0, validation_alias="KPIHUB_LEASE_WAIT_SECONDS"
+    )
+    """How long a run waits for another run syncing the same stream before it stops."""
+
+    # Alert sinks: each is configured only when its address is set. Tokens, secrets and the
+    # robot URL (it carries the robot's access token) are SecretStr, so no repr, log or error
+    # built from the settings can show them.
+    alert_robot_url: SecretStr | None = Field(
+        default=None, validation_alias="KPIHUB_ALERT_ROBOT_URL"
+    )
+    alert_robot_secret: SecretStr | None = Field(
+        default=None, validation_alias="KPIHUB_ALERT_ROBOT_SECRET"
+    )
+    alert_webhook_url: str | None = Field(default=None, validation_alias="KPIHUB_ALERT_WEBHOOK_URL")
+    alert_webhook_token: SecretStr | None = Field(
+        default=None, validation_alias="KPIHUB_ALERT_WEBHOOK_TOKEN"
+    )
+    alert_smtp_host: str | None = Field(default=None, validation_alias="KPIHUB_ALERT_SMTP_HOST")
+    alert_smtp_port: int = Field(default=25, gt=0, validation_alias="KPIHUB_ALERT_SMTP_PORT")
+    alert_smtp_user: str | None = Field(default=None, validation_alias="KPIHUB_ALERT_SMTP_USER")
+    alert_smtp_password: SecretStr | None = Field(
+        default=None, validation_alias="KPIHUB_ALERT_SMTP_PASSWORD"
+    )
+    alert_mail_from: str = Field(
+        default="kpihub@localhost", validation_alias="KPIHUB_ALERT_MAIL_FROM"
+    )
+    alert_mail_to: str | None = Field(default=None, validation_alias="KPIHUB_ALERT_MAIL_TO")
+    """Comma-separated recipients of alert mail; without them no mail is sent."""
+    dingtalk_base_url: str | None = Field(default=None, validation_alias="KPIHUB_DINGTALK_BASE_URL")
+    dingtalk_app_key: str | None = Field(default=None, validation_alias="KPIHUB_DINGTALK_APP_KEY")
+    dingtalk_app_secret: SecretStr | None = Field(
+        default=None, validation_alias="KPIHUB_DINGTALK_APP_SECRET"
+    )
+    dingtalk_agent_id: str | None = Field(default=None, validation_alias="KPIHUB_DINGTALK_AGENT_ID")
+    """The app's AgentId, which work notifications (personal reminders) are sent as."""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

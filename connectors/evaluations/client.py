@@ -92,7 +92,8 @@ class EvaluationsSource:
             if self.files is None and memory.has_file(sha256_of(data)):
                 self.skipped.append(path.name)
                 continue
-            self.parsed.append(parse_file(path.name, data, self.periods()))
+            by_hand = self.files is not None
+            self.parsed.append(parse_file(path.name, data, self.periods(), require_rows=by_hand))
         blocked = [f for f in self.parsed if f.file_issues or (f.rejected and not self.valid_only)]
         importable = [f for f in self.parsed if f not in blocked]
         extracted_at = now_utc()

@@ -44,7 +44,11 @@ class ParsedFile:
         return len(self.rows) + len(self.rejected)
 
 
-def parse_file(name: str, data: bytes, periods: Periods | None = None) -> ParsedFile:
+def parse_file(
+    name: str, data: bytes, periods: Periods | None = None, *, require_rows: bool = False
+) -> ParsedFile:
+    """``require_rows``: a file imported by hand must hold rows (a header alone is a file saved
+    too early); in the drop folder, an empty month of a team with nobody to evaluate is fine."""
     parsed = ParsedFile(name, sha256_of(data))
     try:
         table = read_table(name, data)
@@ -75,7 +79,7 @@ def parse_file(name: str, data: bytes, periods: Periods | None = None) -> Parsed
             raw = {column_label(header, i): plain(c) for i, c in enumerate(cells) if c is not None}
             payload = {"file": name, "file_sha256": parsed.sha256, "row": row, "cells": raw}
             parsed.rejected.append((payload, result))
-    if not good and not parsed.rejected:
+    if require_rows and not good and not parsed.rejected:
         parsed.file_issues.append(FileIssue(name, "no_rows", "the file has a header and no rows"))
         return parsed
     _split_duplicates(parsed, good, header, columns)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from orchestration.cli import connector, evaluations, inspect
+from orchestration.cli import connector, evaluations, findings, inspect
 from orchestration.cli.options import fail, out
 from schemas.settings import get_settings
 
@@ -23,6 +23,7 @@ db_app = typer.Typer(help="The hub and HR stores.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(connector.app, name="connector")
 app.add_typer(evaluations.app, name="evaluations")
+app.add_typer(findings.app, name="findings")
 
 console = out
 

@@ -1,5 +1,6 @@
-"""The simulated DingTalk directory, as specs/dingtalk.md: every answer is HTTP 200 with an
-``errcode`` envelope; errors under ``/topapi`` are wrapped in errcode 88 with a ``sub_code``."""
+"""The simulated DingTalk directory, attendance, approvals and work notifications, as
+specs/dingtalk.md: every answer is HTTP 200 with an ``errcode`` envelope; errors under
+``/topapi`` are wrapped in errcode 88 with a ``sub_code``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sandbox.apps.dingtalk_attendance import DingTalkAttendance, DingTalkError
+from sandbox.apps.dingtalk_messages import WorkNotifications
 from sandbox.apps.limits import SlidingWindowLimiter, TokenTable
 from sandbox.clock import SHANGHAI
 from sandbox.company import Employee
@@ -77,8 +79,14 @@ def user_payload(person: Employee) -> dict[str, Any]:
 
 
 def create_dingtalk_app(
-    world: World, app_key: str, app_secret: str, token_ttl: float = 7200.0
+    world: World,
+    app_key: str,
+    app_secret: str,
+    token_ttl: float = 7200.0,
+    agent_id: str = "1000000001",
 ) -> Starlette:
+    """``app.state.notifications`` keeps the work notifications the app's agent was asked to
+    send, for tests to read."""
     tokens = TokenTable(token_ttl)
     limiter = SlidingWindowLimiter(QPS, 1.0)
     departments = {d.dept_id: d for d in world.departments}
@@ -115,9 +123,14 @@ def create_dingtalk_app(
         return (body if isinstance(body, dict) else {}), None
 
     def answering(
-        api: str, call: Callable[[dict[str, Any]], dict[str, Any]], flat: bool = False
+        api: str,
+        call: Callable[[dict[str, Any]], dict[str, Any]],
+        flat: bool = False,
+        top: bool = False,
     ) -> Callable[[Request], Awaitable[JSONResponse]]:
-        """An endpoint that runs ``call`` on the body and wraps its answer or its error."""
+        """An endpoint that runs ``call`` on the body and answers under ``result``, or beside
+        ``errcode`` when ``flat`` (errors flat too) or ``top`` (errors still wrapped in 88), as
+        each DingTalk API documents its own shape."""
 
         async def endpoint(request: Request) -> JSONResponse:
             body, refusal = await guarded(request, api, flat)
@@ -129,11 +142,12 @@ def create_dingtalk_app(
                 return flat_error(exc.code, exc.message) if flat else wrapped(exc.code, exc.message)
             except (TypeError, ValueError):
                 return flat_error("40035") if flat else wrapped("40035")
-            return ok(**answer) if flat else ok(result=answer)
+            return ok(**answer) if flat or top else ok(result=answer)
 
         return endpoint
 
     attendance = DingTalkAttendance(world)
+    notifications = WorkNotifications(agent_id, (p.userid for p in world.employees))
 
     async def listsub(request: Request) -> JSONResponse:
         body, refusal = await guarded(request, "listsub")
@@ -203,12 +217,25 @@ def create_dingtalk_app(
             Route(
                 "/topapi/processinstance/get",
                 answering(
-                    "processinstance/get", lambda body: {"process_instance": attendance.get(body)}
+                    "processinstance/get",
+                    lambda body: {"process_instance": attendance.get(body)},
+                    top=True,
                 ),
+                methods=["POST"],
+            ),
+            Route(
+                "/topapi/message/corpconversation/asyncsend_v2",
+                answering("asyncsend_v2", notifications.send, top=True),
+                methods=["POST"],
+            ),
+            Route(
+                "/topapi/message/corpconversation/getsendresult",
+                answering("getsendresult", notifications.result, top=True),
                 methods=["POST"],
             ),
             Route("/_sandbox/tokens/expire", expire, methods=["POST"]),
         ]
     )
     app.state.tokens = tokens  # fault injection expires them mid-run
+    app.state.notifications = notifications
     return app

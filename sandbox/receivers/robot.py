@@ -30,7 +30,9 @@ SIGN_NOT_MATCH = (
     "sign not match, more: [https://open.dingtalk.com/document/robots/customize-robot-security-settings]",
 )
 MISSING_MSGTYPE = (40035, "缺少参数 msgtype")
-SEND_TOO_FAST = (410100, "send too fast, exceed 20 times per minute")
+# The documented answer; 410100 and 660026 are also seen in the wild (a sink treats all three
+# as throttling), the simulator answers the documented one.
+SEND_TOO_FAST = (130101, "send too fast, exceed 20 times per minute")
 
 # Dotted paths each message type must carry; deliberately minimal, enough to catch a sink
 # that builds the wrong envelope for the type it names.

@@ -9,9 +9,11 @@ from schemas.tables.hub import (
     Finding,
     HubBase,
     KpiFactRow,
+    OutboxAlert,
     QuarantineEntry,
     RawRecordVersion,
     RecordHead,
+    StreamLease,
     StreamState,
 )
 
@@ -22,11 +24,13 @@ __all__ = [
     "HrBase",
     "HubBase",
     "KpiFactRow",
+    "OutboxAlert",
     "QuarantineEntry",
     "RawRecordVersion",
     "RecordHead",
     "Score",
     "ScoreAdjustment",
     "ScoreComponent",
+    "StreamLease",
     "StreamState",
 ]

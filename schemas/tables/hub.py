@@ -1,5 +1,6 @@
 """Hub store: raw record versions as fetched, sync state, KPI facts with their inputs, quarantine,
-findings and the audit log. Rows are appended, never overwritten: history is what lineage reads."""
+findings, the audit log and the alert outbox. Rows are appended, never overwritten: history is what
+lineage reads (only an outbox row moves on, from queued to sent or failed)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,20 @@ class StreamState(HubBase):
     cursor: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     run_id: Mapped[str] = mapped_column(String(64))
+
+
+class StreamLease(HubBase):
+    """Who is syncing a stream now. Two runs landing the same stream at once would each insert
+    the versions the other is inserting; the second waits for the lease instead. A lease expires
+    unless its holder renews it, so a killed run never blocks the stream for long."""
+
+    __tablename__ = "stream_leases"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class KpiFactRow(HubBase):
@@ -125,20 +140,37 @@ class QuarantineEntry(HubBase):
 
 
 class Finding(HubBase):
-    """A data-quality finding for HR review; ERROR findings hold the scores they touch."""
+    """A data-quality finding for HR review: a failed expectation, an anomaly or quarantined
+    records, about a source or stream (``job_number`` null) or one person's facts. The same check
+    on the same subject and period is one row, updated when raised again. HR moves it from
+    ``open`` to ``acknowledged``, ``dismissed`` or ``confirmed`` (``changed_by``/``changed_at``
+    say who did last); ``resolved`` means the data no longer shows it. An open or acknowledged
+    ERROR finding holds the scores whose facts it touches."""
 
     __tablename__ = "findings"
-    __table_args__ = (UniqueConstraint("check_name", "subject", "period", name="uq_finding"),)
+    __table_args__ = (
+        UniqueConstraint("check_name", "subject", "period", name="uq_finding"),
+        Index("ix_finding_review", "period", "severity", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     check_name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(
+        String(16), default="expectation", server_default="expectation"
+    )
     severity: Mapped[str] = mapped_column(String(8))
     subject: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stream: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    job_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kpi_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     period: Mapped[str] = mapped_column(String(7))
     status: Mapped[str] = mapped_column(String(16), default="open")
     count: Mapped[int] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -154,3 +186,30 @@ class AuditEntry(HubBase):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OutboxAlert(HubBase):
+    """An alert waiting for, or past, its delivery to one sink. The delivery key makes enqueueing
+    idempotent; a failed or throttled send keeps the row queued with its attempts and next try,
+    so an alert is neither lost nor sent twice. ``message_id`` names the message (robot message,
+    webhook batch, mail, DingTalk task) that carried it. Nothing here ever holds a secret."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        UniqueConstraint("sink", "delivery_key", name="uq_alert_delivery"),
+        Index("ix_alert_queue", "sink", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sink: Mapped[str] = mapped_column(String(32))
+    delivery_key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -617,8 +617,12 @@ def test_open_future_and_forgotten_months_and_overlong_numbers_are_row_errors(
     assert [p["period"] for p in payloads(EvaluationsSource(tmp_path))] == ["2026-01", "2026-10"]
 
 
-def test_a_file_with_a_header_and_no_rows_is_an_error(tmp_path: Path) -> None:
-    write(tmp_path, "empty.csv", csv_bytes([["工号", "期间", "指标", "分值"]]))
+def test_a_file_with_a_header_and_no_rows_is_an_error_when_imported_by_hand(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "empty.csv", csv_bytes([["工号", "期间", "指标", "分值"]]))
     with pytest.raises(FileImportError) as caught:
-        payloads(EvaluationsSource(tmp_path))
+        payloads(EvaluationsSource(None, files=[path]))
     assert [str(i) for i in caught.value.issues] == ["empty.csv: the file has a header and no rows"]
+    # In the drop folder it is a team's month with nobody to evaluate: nothing to land.
+    assert payloads(EvaluationsSource(tmp_path)) == []

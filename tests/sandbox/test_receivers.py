@@ -152,7 +152,7 @@ def test_throttle_after_20_per_minute_lasts_10_minutes(robot: AppThread, clock: 
     for i in range(20):
         assert send(robot, text_message(f"m{i}"), clock.now)["errcode"] == 0
         clock.now += 1
-    too_fast = {"errcode": 410100, "errmsg": "send too fast, exceed 20 times per minute"}
+    too_fast = {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
     assert send(robot, text_message("m20"), clock.now) == too_fast
     throttled_at = clock.now
     clock.now = throttled_at + 9 * 60

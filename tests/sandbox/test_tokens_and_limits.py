@@ -59,11 +59,14 @@ def listsub(server: SandboxServer, token: str, client: httpx.Client | None = Non
     return dict(response.json())
 
 
-def test_the_two_systems_publish_exactly_their_six_variables(short_lived: SandboxServer) -> None:
+def test_the_two_systems_publish_exactly_their_seven_variables(
+    short_lived: SandboxServer,
+) -> None:
     assert sorted(short_lived.endpoints) == [
         "KPIHUB_CRM_BASE_URL",
         "KPIHUB_CRM_CLIENT_ID",
         "KPIHUB_CRM_CLIENT_SECRET",
+        "KPIHUB_DINGTALK_AGENT_ID",
         "KPIHUB_DINGTALK_APP_KEY",
         "KPIHUB_DINGTALK_APP_SECRET",
         "KPIHUB_DINGTALK_BASE_URL",

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 
 from connectors.registry import Connector
+from connectors.sdk.errors import AuthError
 from orchestration.partitions import monthly
 from orchestration.resources import StoresResource, source_resource_key
 from orchestration.score_metadata import scores_metadata
@@ -44,6 +45,10 @@ def build_stream_asset(connector: Connector, stream_name: str) -> dg.AssetsDefin
             stats = land_stream(
                 stores.stores().hub, source, connector.stream(stream_name), context.run.run_id
             )
+        except AuthError as exc:
+            # Which variables to fix, never their values.
+            names = ", ".join(connector.env.names()[1:]) or connector.env.endpoint
+            raise AuthError(connector.name, f"{exc.reason}; check {names}") from None
         finally:
             source.close()
         metadata: dict[str, object] = {

@@ -8,6 +8,7 @@ from connectors.registry import discover
 from orchestration.assets import build_assets
 from orchestration.jobs import monthly_scoring, nightly_sync, score_period, sync_sources
 from orchestration.resources import build_resources
+from orchestration.sensors import deliver_alerts
 from schemas.settings import get_settings, load_sources_env
 
 
@@ -19,6 +20,7 @@ def build_definitions() -> dg.Definitions:
         assets=build_assets(connectors),
         jobs=[sync_sources, score_period],
         schedules=[nightly_sync, monthly_scoring],
+        sensors=[deliver_alerts],
         resources=build_resources(settings, connectors),
     )
 

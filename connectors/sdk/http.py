@@ -96,8 +96,9 @@ class HttpSource:
         except RetryableError as exc:
             raise StreamError(self.name, stream, page, f"gave up after retries: {exc}") from None
         except httpx.TransportError as exc:
+            where = _where(exc)
             raise StreamError(
-                self.name, stream, page, f"connection failed after retries: {exc!r}"
+                self.name, stream, page, f"connection{where} failed after retries: {exc!r}"
             ) from None
         except ConnectorError as exc:
             raise StreamError(self.name, stream, page, str(exc)) from None
@@ -105,6 +106,16 @@ class HttpSource:
     def read(self, stream: Stream, state: Mapping[str, Any] | None = None) -> Iterator[Page]:
         reader = stream.reader or read_paged
         yield from reader(self, stream, state)
+
+
+def _where(exc: httpx.TransportError) -> str:
+    """ " to <scheme://host/path>" of the failed request, without its query (DingTalk sends its
+    token there), so an operator sees which endpoint is down."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # raised before a request existed
+        return ""
+    return f" to {url.scheme}://{url.netloc.decode()}{url.path}"
 
 
 def dig(payload: Any, path: str) -> Any:

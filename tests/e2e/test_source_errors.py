@@ -60,3 +60,58 @@ def test_expired_tokens_are_refreshed_mid_run(
     users = land_stream(stores.hub, source, dingtalk.stream("users"), "run-1")
     source.close()
     assert users.landed == 60
+
+
+def test_a_source_that_does_not_answer_is_named_by_its_url(
+    stores: Stores, connectors: dict[str, Connector], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connectors.sdk import StreamError
+
+    monkeypatch.setenv("KPIHUB_RETRY_INITIAL_BACKOFF", "0")
+    crm = connectors["crm"]
+    closed = {
+        "KPIHUB_CRM_BASE_URL": "http://127.0.0.1:9",
+        "KPIHUB_CRM_CLIENT_ID": "id",
+        "KPIHUB_CRM_CLIENT_SECRET": "a-secret-never-shown",
+    }
+    source = crm.connect(closed)
+    with pytest.raises(StreamError) as caught:
+        land_stream(stores.hub, source, crm.stream("orders"), "run-1")
+    source.close()
+    assert str(caught.value).startswith(
+        "crm/orders page 1: connection to http://127.0.0.1:9/oauth/token failed after retries: "
+        "ConnectError("
+    )
+    assert "a-secret-never-shown" not in str(caught.value)
+
+
+def test_through_dagster_a_refused_credential_names_its_variables(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+    from schemas.settings import get_settings
+
+    for name, value in sandbox.endpoints.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KPIHUB_CRM_CLIENT_SECRET", "wrong-secret-value-123")
+    get_settings.cache_clear()
+    from orchestration.home import set_up
+
+    set_up(get_settings())
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        asset_selection=[dg.AssetKey(["crm", "users"])],
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    error = failure.step_failure_data.error
+    assert error is not None
+    message = error.cause.message if error.cause else error.message
+    assert message.strip().endswith(
+        "crm: authentication failed: token endpoint answered HTTP 401; "
+        "check KPIHUB_CRM_CLIENT_ID, KPIHUB_CRM_CLIENT_SECRET"
+    )
+    assert "wrong-secret-value-123" not in message

@@ -7,6 +7,7 @@ import dagster as dg
 
 from connectors.registry import Connector
 from connectors.sdk.errors import AuthError
+from orchestration.checks import fact_check_specs, run_fact_checks
 from orchestration.partitions import monthly
 from orchestration.resources import StoresResource, source_resource_key
 from orchestration.score_metadata import scores_metadata
@@ -95,6 +96,7 @@ def build_facts_asset(
         deps=deps,
         kinds={"sql"},
         required_resource_keys={"stores"},
+        check_specs=fact_check_specs(connector, facts_key(connector)),
         description=(
             f"KPI facts from {connector.title} ({', '.join(mapping.kpi_codes)}) per job number "
             "and month, with lineage to every raw record version used."
@@ -122,7 +124,10 @@ def build_facts_asset(
             metadata["corrections"] = dg.MetadataValue.md(
                 "| job number | KPI | old | new |\n|---|---|---|---|\n" + rows
             )
-        return dg.MaterializeResult(metadata=metadata)
+        checks = run_fact_checks(
+            stores.stores().hub, connector, facts_key(connector), context.partition_key
+        )
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _facts
 

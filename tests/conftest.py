@@ -87,10 +87,16 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     """Every test gets its own KPIHUB_HOME and Dagster home."""
     from schemas.settings import get_settings
 
+    # Code under test may export variables (the demo exports its sandbox's endpoints and
+    # history): whatever a test leaves in the environment is undone, so no later test on the
+    # same worker depends on which tests ran before it.
+    saved = dict(os.environ)
     home = tmp_path / "kpihub-home"
     monkeypatch.setenv("KPIHUB_HOME", str(home))
     for name in ("KPIHUB_DATABASE_URL", "KPIHUB_HR_STORE_URL", "DAGSTER_HOME"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield home
+    os.environ.clear()
+    os.environ.update(saved)
     get_settings.cache_clear()

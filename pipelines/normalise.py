@@ -16,6 +16,7 @@ from connectors.registry import Connector
 from pipelines.combine import Tally
 from pipelines.facts import FactStats, record_keys, save_facts
 from pipelines.identity import IdentityResolver, Unresolved
+from pipelines.leases import stream_lease
 from pipelines.quarantine import record_quarantine_finding, save_quarantine
 from pipelines.reader import StoreReader
 from schemas.catalog import Catalog, CatalogError, load_catalog
@@ -125,7 +126,12 @@ def normalise_source(
             f"the {connector.name} mapping produces KPI code(s) missing from the catalog: "
             f"{', '.join(unknown)}"
         )
-    with Session(engine) as session, session.begin():
+    # One run at a time recomputes a source's month: two at once would both add version n + 1.
+    with (
+        stream_lease(engine, "facts", f"{connector.name}/{period}", run_id),
+        Session(engine) as session,
+        session.begin(),
+    ):
         result = connector.mapping.run(period, StoreReader(session, connector.name))
         resolver = IdentityResolver.load(session, connectors)
         facts, unresolved, without = (

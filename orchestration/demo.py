@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
+from connectors.sdk.timeparse import parse_instant
 from orchestration.cli.inspect import (
     current_templates,
     grade_summary_table,
@@ -22,6 +25,7 @@ from orchestration.cli.inspect import (
     scores_table,
     trace_tree,
 )
+from orchestration.cli.options import fail
 from orchestration.home import set_up
 from orchestration.orphans import fail_orphaned_runs, process_tags
 from orchestration.partitions import closed_periods
@@ -76,6 +80,22 @@ def _print_sync(console: Console, summary: RunSummary) -> None:
         )
 
 
+SANDBOX_NOW_ENV = "KPIHUB_SANDBOX_NOW"
+
+
+def sandbox_clock() -> Callable[[], datetime] | None:
+    """``KPIHUB_SANDBOX_NOW`` (an ISO 8601 instant of today) stops the sandbox's clock there, so
+    that demos run minutes apart see the same records of today; unset, it runs with the wall."""
+    text = os.environ.get(SANDBOX_NOW_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        moment = parse_instant(text)
+    except ValueError:
+        raise fail(f"{SANDBOX_NOW_ENV}={text!r} is not an ISO 8601 instant") from None
+    return lambda: moment
+
+
 def run_demo(
     console: Console, *, seed: int, employees: int, periods: int, faults: str = "none"
 ) -> int:
@@ -85,12 +105,14 @@ def run_demo(
     settings = get_settings()
     # A configuration that cannot work stops here in one line, before any source is pulled.
     current_templates()
+    clock = sandbox_clock()
     set_up(settings)
     console.print(
         f"[bold]KPI Hub demo[/bold]: sandbox company seed {seed}, {employees} employees; "
         f"stores at {settings.home}"
     )
     world = generate_world(seed=seed, employees=employees)
+    world.clock = clock
     from orchestration.definitions import build_definitions
 
     published = 0

@@ -81,3 +81,10 @@ def test_an_unreachable_store_is_named_without_its_password(
         "error: cannot reach the store at postgresql+psycopg://hub:***@127.0.0.1:1/hub: "
         "OperationalError"
     )
+
+
+def test_a_sandbox_now_that_is_no_instant_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPIHUB_SANDBOX_NOW", "noon")
+    result = runner.invoke(app, ["demo", "--employees", "5", "--periods", "1"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: KPIHUB_SANDBOX_NOW='noon' is not an ISO 8601 instant"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,15 @@ TABLES = ("raw_record_versions", "record_heads", "stream_states", "kpi_facts", "
           "quarantine", "scores", "score_components")  # fmt: skip
 
 
+# Every demo of a test sees the sandbox at the same instant: records of today appear as the day
+# goes on, and the clean run starts a minute after the two others.
+NOW = datetime.now(UTC).isoformat()
+
+
 def _demo(home: Path, url: str | None) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KPIHUB_", "DAGSTER_"))}
     env["KPIHUB_HOME"] = str(home)
+    env["KPIHUB_SANDBOX_NOW"] = NOW
     if url:
         env["KPIHUB_DATABASE_URL"] = url
     return subprocess.Popen(

@@ -2,15 +2,19 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint ui clean reliability
+.PHONY: setup setup-browser demo test lint ui portal clean reliability
 
 setup:
 	@./scripts/setup.sh
 
+# The tests also drive the portal in Debian's Chromium.
+setup-browser:
+	@./scripts/setup.sh --browser
+
 demo: setup
 	$(BIN)/kpihub demo
 
-test: setup
+test: setup-browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
@@ -26,6 +30,9 @@ lint: setup
 
 ui: setup
 	$(BIN)/kpihub ui
+
+portal: setup
+	$(BIN)/kpihub portal
 
 clean:
 	rm -rf .kpihub

@@ -21,7 +21,6 @@ from connectors.sdk.timeparse import parse_instant
 from orchestration.cli.inspect import (
     current_templates,
     grade_summary_table,
-    score_rows,
     scores_table,
     trace_tree,
 )
@@ -30,6 +29,7 @@ from orchestration.home import set_up
 from orchestration.orphans import fail_orphaned_runs, process_tags
 from orchestration.partitions import closed_periods
 from pipelines.lineage import trace
+from pipelines.score_list import score_rows
 from pipelines.stores import Stores
 from pipelines.talent_pool import pool_rules
 from schemas.settings import get_settings

@@ -41,6 +41,7 @@ SYSTEMS = (
     ("ERP (ODBC)", "KPIHUB_ERP"),
     ("Evaluations (folder)", "KPIHUB_EVALUATIONS"),
     ("Alert receivers", "KPIHUB_ALERT"),
+    ("Portal sign-in", "KPIHUB_PORTAL"),
 )
 
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 from sandbox.apps.crm import create_crm_app
 from sandbox.apps.dingtalk import create_dingtalk_app
+from sandbox.apps.dingtalk_login import HR_ROLE
 from sandbox.apps.plant import create_attendance_app, create_qms_app
 from sandbox.clock import period_bounds
 from sandbox.erp_data import apply_erp_changes, write_erp_sqlite
@@ -175,6 +176,11 @@ class SandboxServer:
                 KPIHUB_DINGTALK_APP_KEY=creds["dingtalk_app_key"],
                 KPIHUB_DINGTALK_APP_SECRET=creds["dingtalk_app_secret"],
                 KPIHUB_DINGTALK_AGENT_ID=creds["dingtalk_agent_id"],
+                # The login page and the new API live on hosts of their own in DingTalk; the
+                # sandbox serves them under the same base URL.
+                KPIHUB_DINGTALK_LOGIN_URL=self.dingtalk.url,
+                KPIHUB_DINGTALK_API_URL=self.dingtalk.url,
+                KPIHUB_PORTAL_HR_ROLES=HR_ROLE,
             )
         if "qms" in systems:
             self.qms = self.apps["qms"] = AppThread(

@@ -67,6 +67,26 @@ class Settings(BaseSettings):
     )
     dingtalk_agent_id: str | None = Field(default=None, validation_alias="KPIHUB_DINGTALK_AGENT_ID")
     """The app's AgentId, which work notifications (personal reminders) are sent as."""
+    dingtalk_login_url: str = Field(
+        default="https://login.dingtalk.com", validation_alias="KPIHUB_DINGTALK_LOGIN_URL"
+    )
+    """DingTalk's sign-in page host, where the portal sends a browser to sign in."""
+    dingtalk_api_url: str = Field(
+        default="https://api.dingtalk.com", validation_alias="KPIHUB_DINGTALK_API_URL"
+    )
+    """DingTalk's new API host (user access tokens, ``contact/users/me``)."""
+
+    # The score portal.
+    portal_secret: SecretStr | None = Field(default=None, validation_alias="KPIHUB_PORTAL_SECRET")
+    """Signs the portal's session cookies; without it a random key is kept in the home."""
+    portal_hr_job_numbers: str = Field(default="", validation_alias="KPIHUB_PORTAL_HR_JOB_NUMBERS")
+    """Comma-separated job numbers of HR staff, who see every score."""
+    portal_hr_roles: str = Field(default="", validation_alias="KPIHUB_PORTAL_HR_ROLES")
+    """Comma-separated DingTalk role names whose holders are HR staff."""
+    portal_session_minutes: int = Field(
+        default=480, gt=0, validation_alias="KPIHUB_PORTAL_SESSION_MINUTES"
+    )
+    """How long a sign-in lasts: a working day by default."""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -84,6 +104,14 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def hr_job_numbers(self) -> frozenset[str]:
+        return _listed(self.portal_hr_job_numbers)
+
+    @property
+    def hr_roles(self) -> frozenset[str]:
+        return _listed(self.portal_hr_roles)
+
+    @property
     def sources_env_file(self) -> Path:
         return self.home / SOURCES_ENV_FILE
 
@@ -96,6 +124,10 @@ class Settings(BaseSettings):
     def hr_url(self) -> str:
         assert self.hr_store_url is not None
         return self.hr_store_url
+
+
+def _listed(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
 def load_sources_env(settings: Settings) -> None:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a fresh machine for KPI Hub: Debian packages for ODBC, then the virtualenv.
+# `--browser` adds Debian's Chromium, which the portal's browser tests drive, and a Chinese font.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -7,6 +8,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 DEB_PACKAGES=(unixodbc libodbc2 libsqliteodbc odbc-postgresql odbc-mariadb)
+if [ "${1:-}" = "--browser" ]; then
+  DEB_PACKAGES+=(chromium fonts-wqy-microhei)
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

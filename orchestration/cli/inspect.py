@@ -14,15 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestration.cli.options import check_period, err, fail, out
-from pipelines.assignment import PATH_SEPARATOR
 from pipelines.lineage import TraceNotFound, fact_value_text, money_text, trace
 from pipelines.score_export import score_sheet, write_xlsx
-from pipelines.scoring import HELD
+from pipelines.score_list import current_scores, score_row
 from pipelines.stores import Stores
 from pipelines.talent_pool import pool_rules, talent_pool
 from schemas.facts import ACTUAL, TARGET
 from schemas.settings import get_settings
-from schemas.tables import KpiFactRow, Score
+from schemas.tables import KpiFactRow
 from schemas.templates import ScoringTemplate, TemplateError, load_templates
 
 PeriodOption = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
@@ -53,58 +52,6 @@ def open_stores() -> Stores:
         raise fail(f"the {' and '.join(empty)} store has no tables yet; {hint}")
     prepare_home(settings)
     return Stores.connect(settings.hub_url, settings.hr_url)
-
-
-def in_department(department: str, wanted: str) -> bool:
-    """The person's department is ``wanted`` or below it: the full path, or one of its parts."""
-    path = [part.strip() for part in department.split(PATH_SEPARATOR)]
-    return wanted in (department, *path)
-
-
-def has_grade(grade: str | None, wanted: str) -> bool:
-    """``A`` matches ``A 优秀``, as HR says it; the full grade matches too."""
-    return grade is not None and wanted in (grade, grade.split(" ", 1)[0])
-
-
-def current_scores(
-    stores: Stores,
-    period: str,
-    *,
-    department: str | None = None,
-    template: str | None = None,
-    grade: str | None = None,
-    held: bool = False,
-) -> list[Score]:
-    """The current score versions of a period by job number, narrowed by every filter given."""
-    query = select(Score).where(Score.period == period, Score.is_current.is_(True))
-    if template is not None:
-        query = query.where(Score.template == template)
-    if held:
-        query = query.where(Score.status == HELD)
-    with Session(stores.hr, expire_on_commit=False) as session:
-        found = list(session.scalars(query.order_by(Score.job_number)))
-    return [
-        s
-        for s in found
-        if (department is None or in_department(s.department, department))
-        and (grade is None or has_grade(s.grade, grade))
-    ]
-
-
-def score_row(s: Score) -> dict[str, Any]:
-    return {
-        "job_number": s.job_number,
-        "name": s.employee_name,
-        "template": s.template,
-        "total": money_text(s.total),
-        "grade": s.grade,
-        "status": s.status,
-        "version": s.version,
-    }
-
-
-def score_rows(stores: Stores, period: str, **filters: Any) -> list[dict[str, Any]]:
-    return [score_row(s) for s in current_scores(stores, period, **filters)]
 
 
 def scores_table(rows: list[dict[str, Any]], title: str) -> Table:

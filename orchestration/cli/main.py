@@ -173,3 +173,30 @@ def ui(
     command = [str(dagster), "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
     console.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={settings.dagster_home})")
     raise typer.Exit(subprocess.call(command, env=os.environ.copy(), cwd=workspace.parent))
+
+
+@app.command("portal")
+def portal_command(
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
+    ssl_certfile: Annotated[
+        str | None, typer.Option(help="TLS certificate: serve over HTTPS (cookies become Secure).")
+    ] = None,
+    ssl_keyfile: Annotated[str | None, typer.Option(help="The TLS certificate's key.")] = None,
+) -> None:
+    """Serve the score portal: sign in with DingTalk, list the scores of your scope and trace
+    any of them to its source records."""
+    from orchestration.cli.inspect import open_stores
+    from portal.errors import PortalConfigError
+    from portal.server import serve
+    from schemas.settings import Settings
+
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise fail("--ssl-certfile and --ssl-keyfile go together")
+    stores = open_stores()  # also reads the home's sources.env
+    settings = Settings()
+    console.print(f"KPI Hub portal on http{'s' if ssl_certfile else ''}://{host}:{port}/login")
+    try:
+        serve(settings, stores, host, port, ssl_certfile, ssl_keyfile)
+    except PortalConfigError as exc:
+        raise fail(str(exc)) from None

@@ -1,6 +1,7 @@
 """The simulated DingTalk directory, attendance, approvals and work notifications, as
 specs/dingtalk.md: every answer is HTTP 200 with an ``errcode`` envelope; errors under
-``/topapi`` are wrapped in errcode 88 with a ``sub_code``."""
+``/topapi`` are wrapped in errcode 88 with a ``sub_code``. Sign-in for internal web apps (the
+login page and the new API) is in sandbox.apps.dingtalk_login, served by the same app."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ SUB_MESSAGES = {
     "40035": "缺少参数",
     "41041": "时间跨度不能超过7天",
     "41100": "时间格式错误",
+    "60121": "找不到该用户",
 }
 
 
@@ -86,7 +88,10 @@ def create_dingtalk_app(
     agent_id: str = "1000000001",
 ) -> Starlette:
     """``app.state.notifications`` keeps the work notifications the app's agent was asked to
-    send, for tests to read."""
+    send, for tests to read; ``app.state.login`` the sign-in state (codes, user tokens)."""
+    # Imported here: the sign-in module builds on this one's user payload.
+    from sandbox.apps.dingtalk_login import DingTalkLogin
+
     tokens = TokenTable(token_ttl)
     limiter = SlidingWindowLimiter(QPS, 1.0)
     departments = {d.dept_id: d for d in world.departments}
@@ -147,6 +152,7 @@ def create_dingtalk_app(
         return endpoint
 
     attendance = DingTalkAttendance(world)
+    login = DingTalkLogin(world, app_key, app_secret)
     notifications = WorkNotifications(agent_id, (p.userid for p in world.employees))
 
     async def listsub(request: Request) -> JSONResponse:
@@ -233,9 +239,29 @@ def create_dingtalk_app(
                 answering("getsendresult", notifications.result, top=True),
                 methods=["POST"],
             ),
+            Route("/oauth2/auth", login.authorize, methods=["GET"]),
+            Route("/v1.0/oauth2/userAccessToken", login.user_access_token, methods=["POST"]),
+            Route("/v1.0/contact/users/me", login.users_me, methods=["GET"]),
+            Route(
+                "/topapi/user/getbyunionid",
+                answering("getbyunionid", login.userid_by_unionid),
+                methods=["POST"],
+            ),
+            Route(
+                "/topapi/v2/user/get",
+                answering("v2/user/get", login.user_detail),
+                methods=["POST"],
+            ),
+            Route(
+                "/topapi/user/listid",
+                answering("user/listid", login.userids_of_department),
+                methods=["POST"],
+            ),
             Route("/_sandbox/tokens/expire", expire, methods=["POST"]),
+            Route("/_sandbox/oauth2/expire", login.expire, methods=["POST"]),
         ]
     )
     app.state.tokens = tokens  # fault injection expires them mid-run
     app.state.notifications = notifications
+    app.state.login = login
     return app

@@ -41,7 +41,8 @@ class SlidingWindowLimiter:
 
 
 class TokenTable:
-    """Issued access tokens with their expiry; who they were issued to."""
+    """Issued tokens with their expiry and who they were issued to: app and user access tokens,
+    and (redeemed once) auth codes and refresh tokens."""
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
@@ -69,6 +70,14 @@ class TokenTable:
             return None
         with self._lock:
             found = self._tokens.get(token)
+        if found is None or found[1] <= self.clock():
+            return None
+        return found[0]
+
+    def redeem(self, token: str) -> str | None:
+        """The owner of a single-use token, which is gone once asked for: a replay is refused."""
+        with self._lock:
+            found = self._tokens.pop(token, None)
         if found is None or found[1] <= self.clock():
             return None
         return found[0]

@@ -59,7 +59,7 @@ def listsub(server: SandboxServer, token: str, client: httpx.Client | None = Non
     return dict(response.json())
 
 
-def test_the_two_systems_publish_exactly_their_seven_variables(
+def test_the_two_systems_publish_exactly_their_ten_variables(
     short_lived: SandboxServer,
 ) -> None:
     assert sorted(short_lived.endpoints) == [
@@ -67,9 +67,12 @@ def test_the_two_systems_publish_exactly_their_seven_variables(
         "KPIHUB_CRM_CLIENT_ID",
         "KPIHUB_CRM_CLIENT_SECRET",
         "KPIHUB_DINGTALK_AGENT_ID",
+        "KPIHUB_DINGTALK_API_URL",
         "KPIHUB_DINGTALK_APP_KEY",
         "KPIHUB_DINGTALK_APP_SECRET",
         "KPIHUB_DINGTALK_BASE_URL",
+        "KPIHUB_DINGTALK_LOGIN_URL",
+        "KPIHUB_PORTAL_HR_ROLES",
     ]
     assert short_lived.endpoints["KPIHUB_CRM_CLIENT_ID"] == "crm-client-3"
     assert short_lived.endpoints["KPIHUB_CRM_BASE_URL"].startswith("http://127.0.0.1:")

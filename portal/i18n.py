@@ -1,0 +1,103 @@
+"""The portal's words, Chinese first and English on request (``?lang=en``, kept in a cookie)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("zh", "en")
+DEFAULT = "zh"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app": ("绩效成绩", "Performance scores"),
+    "signed_in_as": ("当前用户", "Signed in as"),
+    "sign_out": ("退出", "Sign out"),
+    "signed_out": ("您已退出。", "You have signed out."),
+    "sign_in": ("用钉钉登录", "Sign in with DingTalk"),
+    "role.hr": ("人事（全部人员）", "HR (everyone)"),
+    "role.leader": ("部门主管（本部门及下级部门）", "Leader (own departments and below)"),
+    "role.employee": ("员工（本人）", "Employee (own scores)"),
+    "period": ("月份", "Month"),
+    "department": ("部门", "Department"),
+    "template": ("考核模板", "Template"),
+    "grade": ("等级", "Grade"),
+    "status": ("状态", "Status"),
+    "all": ("全部", "All"),
+    "filter": ("筛选", "Filter"),
+    "job_number": ("工号", "Job number"),
+    "name": ("姓名", "Name"),
+    "total": ("总分", "Total"),
+    "version": ("版本", "Version"),
+    "scores_of": ("{period} 成绩", "Scores of {period}"),
+    "count": ("共 {n} 人", "{n} people"),
+    "no_scores": ("该月份没有可查看的成绩。", "No scores to show for this month."),
+    "grade_distribution": ("等级分布", "Grade distribution"),
+    "components": ("考核项", "Components"),
+    "kpi": ("指标", "KPI"),
+    "actual": ("实际值", "Actual"),
+    "target": ("目标值", "Target"),
+    "target_source": ("目标来源", "Target from"),
+    "attainment": ("达成率", "Attainment"),
+    "weight": ("权重", "Weight"),
+    "points": ("得分", "Points"),
+    "note": ("说明", "Note"),
+    "adjustments": ("加减分", "Adjustments"),
+    "rule": ("规则", "Rule"),
+    "amount": ("分值", "Amount"),
+    "subtotal": ("小计", "Subtotal"),
+    "rank": ("排名", "Rank"),
+    "hold_reasons": ("暂缓原因", "Held because"),
+    "history": ("版本历史", "Version history"),
+    "reason": ("原因", "Reason"),
+    "published_at": ("发布时间", "Published"),
+    "facts": ("事实数据", "Facts"),
+    "records": ("源记录", "Source records"),
+    "source": ("来源系统", "System"),
+    "stream": ("数据流", "Stream"),
+    "record_key": ("记录键", "Record key"),
+    "fetched_at": ("抓取时间", "Fetched"),
+    "payload_sha256": ("内容哈希", "Payload hash"),
+    "value": ("数值", "Value"),
+    "trend": ("历月趋势", "Trend over the months"),
+    "back": ("返回列表", "Back to the list"),
+    "not_found": ("没有这个成绩。", "There is no such score."),
+    "sign_in_first": ("请先登录。", "Please sign in first."),
+    "sign_in_failed": ("登录失败", "Sign-in failed"),
+    "state_mismatch": (
+        "登录请求已过期或无效，请重新登录。",
+        "The sign-in request expired or is not valid; please sign in again.",
+    ),
+    "not_in_directory": (
+        "您的钉钉账号不在已同步的通讯录中。",
+        "Your DingTalk account is not in the synced directory.",
+    ),
+    "csrf": (
+        "请求无效，请刷新页面后重试。",
+        "The request is not valid; reload the page and retry.",
+    ),
+    "talent_pool": ("核心人才库", "Core talent pool"),
+    "template_version": ("模板版本", "Template version"),
+    "language": ("English", "中文"),
+}
+
+STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "final": ("已发布", "final"),
+    "held": ("暂缓", "held"),
+}
+
+
+def translator(lang: str) -> Callable[..., str]:
+    index = LANGUAGES.index(lang) if lang in LANGUAGES else 0
+
+    def t(key: str, **values: object) -> str:
+        words = MESSAGES.get(key) or STATUS_WORDS.get(key)
+        text = words[index] if words else key
+        return text.format(**values) if values else text
+
+    return t
+
+
+def choose(query_lang: str | None, cookie_lang: str | None) -> str:
+    for lang in (query_lang, cookie_lang):
+        if lang in LANGUAGES:
+            return lang
+    return DEFAULT

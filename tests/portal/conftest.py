@@ -1,0 +1,122 @@
+"""A demo company run once, then the portal served on it as an operator starts it
+(``kpihub portal``), signing people in through the sandbox's DingTalk."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipelines.stores import Stores
+from sandbox.model import World, generate_world
+from sandbox.serving import SandboxServer
+
+SEED = 42
+EMPLOYEES = 60
+PERIODS = 2  # the trend page needs more than one month
+KPIHUB = str(Path(sys.executable).with_name("kpihub"))
+
+
+@dataclass
+class Site:
+    url: str
+    home: Path
+    env: dict[str, str]
+    world: World
+    sandbox: SandboxServer
+    periods: list[str]
+
+    @property
+    def period(self) -> str:
+        return self.periods[-1]
+
+    def kpihub(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [KPIHUB, *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+
+    def stores(self) -> Stores:
+        url = f"sqlite:///{self.home / 'hub.db'}"
+        return Stores.connect(url, url)
+
+    def sign_in_url(self, client: httpx.Client, userid: str) -> str:
+        """Where DingTalk sends the browser back once ``userid`` signed in: the portal's
+        /login leads to DingTalk's login page, where ``login_as`` stands in for the QR scan."""
+        start = client.get("/login")
+        assert start.status_code == 303, start.text
+        chosen = httpx.get(f"{start.headers['location']}&login_as={userid}", timeout=30)
+        assert chosen.status_code == 302, chosen.text
+        return chosen.headers["location"]
+
+    @contextmanager
+    def signed_in(self, userid: str) -> Iterator[httpx.Client]:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            done = client.get(self.sign_in_url(client, userid))
+            assert done.status_code == 303, done.text
+            yield client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"kpihub portal exited: {log.read_text()}")
+        try:
+            httpx.get(f"{url}/static/portal.css", timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"kpihub portal did not answer within 60 s: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("portal")
+    home = root / "home"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KPIHUB_DATABASE_URL", "KPIHUB_HR_STORE_URL", "DAGSTER_HOME")
+    }
+    env["KPIHUB_HOME"] = str(home)
+    demo = subprocess.run(
+        [KPIHUB, "demo", "--seed", str(SEED), "--employees", str(EMPLOYEES), "--periods", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    world = generate_world(SEED, EMPLOYEES)
+    with SandboxServer(world, systems=("dingtalk",)) as sandbox:
+        env.update(sandbox.endpoints)
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        log = root / "portal.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [KPIHUB, "portal", "--port", str(port)], env=env, stdout=out, stderr=out
+            )
+        try:
+            _wait_until_up(url, process, log)
+            from orchestration.partitions import closed_periods
+
+            yield Site(url, home, env, world, sandbox, closed_periods(PERIODS))
+        finally:
+            process.terminate()
+            process.wait(timeout=20)

@@ -7,7 +7,12 @@ import dagster as dg
 
 from connectors.registry import Connector
 from connectors.sdk.errors import AuthError
-from orchestration.checks import fact_check_specs, run_fact_checks
+from orchestration.checks import (
+    anomaly_check_spec,
+    fact_check_specs,
+    run_anomaly_check,
+    run_fact_checks,
+)
 from orchestration.partitions import monthly
 from orchestration.resources import StoresResource, source_resource_key
 from orchestration.score_metadata import scores_metadata
@@ -96,7 +101,10 @@ def build_facts_asset(
         deps=deps,
         kinds={"sql"},
         required_resource_keys={"stores"},
-        check_specs=fact_check_specs(connector, facts_key(connector)),
+        check_specs=[
+            *fact_check_specs(connector, facts_key(connector)),
+            *anomaly_check_spec(connector, facts_key(connector)),
+        ],
         description=(
             f"KPI facts from {connector.title} ({', '.join(mapping.kpi_codes)}) per job number "
             "and month, with lineage to every raw record version used."
@@ -126,6 +134,14 @@ def build_facts_asset(
             )
         checks = run_fact_checks(
             stores.stores().hub, connector, facts_key(connector), context.partition_key
+        )
+        # Right after the month's facts are stored, so its findings are there before scoring.
+        checks += run_anomaly_check(
+            stores.stores().hub,
+            connector,
+            facts_key(connector),
+            context.partition_key,
+            context.run.run_id,
         )
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 

@@ -139,3 +139,71 @@ def run_fact_checks(
     for result in found:
         by_check[result.expectation.check].append(result)
     return [check_result(name, key, by_check[name]) for name in _by_check(suite)]
+
+
+ANOMALY_CHECK = "anomalies"
+ANOMALY_DESCRIPTION = (
+    "Robust z-scores of each person's facts against their own trailing months (or their cohort "
+    "when the history is short), and of the source's stream volumes per day and month; each "
+    "anomaly is a finding in the review queue."
+)
+
+
+def anomaly_check_spec(
+    connector: Connector, key: dg.AssetKey, catalog: Catalog | None = None
+) -> list[dg.AssetCheckSpec]:
+    """The anomaly check of a fact asset; blocking only if one of its KPIs says ERROR."""
+    kpis = (catalog or load_catalog()).from_source(connector.name)
+    if not any(k.anomaly.enabled for k in kpis):
+        return []
+    blocking = any(k.anomaly.severity == "ERROR" for k in kpis)
+    return [monthly_check_spec(ANOMALY_CHECK, key, ANOMALY_DESCRIPTION, blocking)]
+
+
+def run_anomaly_check(
+    engine: Engine,
+    connector: Connector,
+    key: dg.AssetKey,
+    period: str,
+    run_id: str,
+    catalog: Catalog | None = None,
+) -> list[dg.AssetCheckResult]:
+    """Raise this month's anomaly findings of ``connector`` and report them on the fact asset,
+    so the UI shows per month which people and streams stood out and against what."""
+    from quality.anomalies import run_anomaly_detection
+
+    catalog = catalog or load_catalog()
+    if not anomaly_check_spec(connector, key, catalog):
+        return []
+    with Session(engine) as session, session.begin():
+        raised = run_anomaly_detection(session, catalog, connector.name, period, run_id)
+        rows = [
+            {
+                "finding": str(f.id),
+                "kpi_code": a.kpi_code,
+                "job_number": a.job_number,
+                "stream": a.stream,
+                "method": a.method,
+                "value": a.value,
+                "baseline_median": str(f.detail.get("baseline_median")),
+                "z": str(f.detail.get("z")),
+            }
+            for a, f in raised
+        ]
+        severities = {f.severity for _, f in raised}
+    columns = ["finding", "kpi_code", "job_number", "stream", "method", "value"]
+    columns += ["baseline_median", "z"]
+    table = dg.MetadataValue.table(
+        records=[dg.TableRecord({c: _text(r[c]) for c in columns}) for r in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in columns]),
+    )
+    severity = dg.AssetCheckSeverity.ERROR if "ERROR" in severities else dg.AssetCheckSeverity.WARN
+    return [
+        dg.AssetCheckResult(
+            check_name=ANOMALY_CHECK,
+            asset_key=key,
+            passed=not rows,
+            severity=severity,
+            metadata={"anomalies": len(rows), "anomalous": table},
+        )
+    ]

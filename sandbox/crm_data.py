@@ -364,3 +364,71 @@ def _surveys(
             score = rng.choices((1, 2, 3, 4, 5), weights=(2, 4, 14, 40, 40))[0]
             surveys.append(Survey(next_id("SV"), order.id, owner, score, submitted))
     return surveys
+
+
+def plant_spike(
+    rng: random.Random, crm: CrmData, seller_id: str, period: str, as_of: date, number: int
+) -> Order | None:
+    """Add one huge signed order for ``seller_id`` in ``period`` (a planted spike), to a customer
+    who already buys from that seller (or from anyone) that month, so the customer's first
+    order, the carers' repurchase sets and the surveys stay what the generator made."""
+    month = [
+        o
+        for o in crm.orders
+        if o.period == period and o.status == "signed" and o.owner_id != INTEGRATION_USER
+    ]
+    own = [o for o in month if o.owner_id == seller_id]
+    pool = own or month
+    if not pool:
+        return None
+    customer_id = rng.choice(pool).customer_id
+    days = days_of(period, as_of)
+    signed = datetime.combine(
+        rng.choice(days[1:] or days), time(rng.randint(9, 18), rng.randint(0, 59)), tzinfo=SHANGHAI
+    )
+    order = Order(
+        id=f"SO-{period.replace('-', '')}-{90000 + number:05d}",
+        customer_id=customer_id,
+        owner_id=seller_id,
+        amount=Decimal(rng.randint(50, 90)) * 100_000,
+        signed_at=signed,
+        utc_rendering=None,
+        status="signed",
+        updated_at=signed + timedelta(minutes=30),
+    )
+    crm.orders.append(order)
+    return order
+
+
+FLOOD_SURVEYS = 40
+
+
+def plant_survey_flood(
+    rng: random.Random, crm: CrmData, period: str, as_of: date
+) -> tuple[str, str, date] | None:
+    """One customer submits ``FLOOD_SURVEYS`` one-star surveys on one day to the carer who owns
+    them (a planted flood); returns (customer id, carer's user id, day)."""
+    owners = {c.id: c.owner_id for c in crm.customers}
+    days = days_of(period, as_of)
+    month = [
+        o
+        for o in crm.orders
+        if o.period == period
+        and o.status == "signed"
+        and o.owner_id != INTEGRATION_USER
+        and owners.get(o.customer_id) in crm.user_job
+        and len(days) > 3
+        and o.signed_at.date() < days[-3]
+    ]
+    if not month:
+        return None
+    order = rng.choice(month)
+    carer = owners[order.customer_id]
+    # After the order was signed, and within the month: a survey answers a signed order.
+    day = rng.choice([d for d in days if d > order.signed_at.date()])
+    start = datetime.combine(day, time(9), tzinfo=SHANGHAI)
+    for n in range(FLOOD_SURVEYS):
+        submitted = start + timedelta(minutes=7 * n + rng.randint(0, 6))
+        survey_id = f"SV-{period.replace('-', '')}-{90000 + n + 1:05d}"
+        crm.surveys.append(Survey(survey_id, order.id, carer, 1, submitted))
+    return order.customer_id, carer, day

@@ -9,21 +9,44 @@ what the servers render. Closed months do not change as the current month goes o
 from __future__ import annotations
 
 import bisect
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sandbox.attendance_data import Attendance
-from sandbox.clock import SHANGHAI, shift_month, workdays
+from sandbox.clock import SHANGHAI, rng_for, shift_month, workdays
 from sandbox.company import Company, Department, Employee, generate_company
-from sandbox.crm_data import INTEGRATION_USER, CrmData, CrmUser, Order, generate_crm
+from sandbox.crm_data import (
+    FLOOD_SURVEYS,
+    INTEGRATION_USER,
+    CrmData,
+    CrmUser,
+    Order,
+    generate_crm,
+    plant_spike,
+    plant_survey_flood,
+)
 from sandbox.erp_data import Erp
 from sandbox.plant_data import Plant
 
 HISTORY_MONTHS = 6
+HANDLED_ELSEWHERE: dict[str, str] = {
+    "duplicate_items": "landing stores each record version once, so the repeats never count",
+    "receipt_misposted": "corrected in the ERP before a daily pull of the closed month sees it",
+}
+"""Planted faults that are not statistical anomalies of the hub's facts or volumes: other parts
+of the hub handle them, so anomaly detection's recall is not measured on them."""
 
-__all__ = ["INTEGRATION_USER", "PlantedAnomaly", "World", "generate_world", "iso_local"]
+__all__ = [
+    "HANDLED_ELSEWHERE",
+    "INTEGRATION_USER",
+    "PlantedAnomaly",
+    "World",
+    "generate_world",
+    "iso_local",
+]
 
 
 def iso_local(moment: datetime) -> str:
@@ -164,12 +187,124 @@ def generate_world(seed: int = 42, employees: int = 200, as_of: date | None = No
     outage_day = workdays(spike_period)[7] if lines else None
     outage = (lines[-1], outage_day) if lines and outage_day else None
     crm = generate_crm(seed, employees, company, periods, as_of, spike_period)
-    plant = Plant(seed, employees, company, as_of, collapse)
+    # The further plants come from a generator of their own: drawing them moves no value that
+    # the company's own generators made.
+    rng = rng_for(seed, employees, "plants")
+    extra = _plant_crm(rng, crm, company, (spike_period, collapse_period), as_of, employees)
+    taken = {collapse[0]} if collapse else set()
+    drops = _draw_drops(rng, workers, taken, (spike_period, collapse_period), employees)
+    afternoon = rng.choice(workdays(spike_period)[2:-2]) if workers else None
+    plant = Plant(seed, employees, company, as_of, collapse, frozenset(drops), afternoon)
     attendance = Attendance(seed, employees, company, as_of, outage)
     erp = Erp(seed, employees, company, plant, periods, as_of, misposted_period=collapse_period)
     world = World(seed, employees, as_of, periods, company, crm, plant, attendance, erp)
     world.anomalies = _manifest(world, spike_period, collapse, outage)
+    world.anomalies += extra + _plant_manifest(drops, afternoon)
     return world
+
+
+def _plant_count(size: int, per: int) -> int:
+    """Planted anomalies grow with the company: one per ``per`` employees, at least one."""
+    return max(1, size // per)
+
+
+def _plant_crm(
+    rng: random.Random,
+    crm: CrmData,
+    company: Company,
+    months: tuple[str, str],
+    as_of: date,
+    size: int,
+) -> list[PlantedAnomaly]:
+    found: list[PlantedAnomaly] = []
+    sellers = [e for e in company.employees if e.role == "sales" and e.crm_user_id]
+    spiked = {crm.user_job.get(o.owner_id) for o in crm.orders if o.id == crm.spike_order}
+    candidates = [s for s in sellers if s.job_number not in spiked]
+    count = min(len(candidates), _plant_count(size, 100))
+    for n, seller in enumerate(rng.sample(candidates, count)):
+        period = months[n % 2]
+        order = plant_spike(rng, crm, seller.crm_user_id or "", period, as_of, n + 1)
+        if order is not None:
+            found.append(
+                PlantedAnomaly(
+                    "contract_amount_spike", "crm", period, "contract_amount",
+                    job_number=seller.job_number, stream="orders",
+                    detail=f"order {order.id} of {order.amount} CNY",
+                )
+            )  # fmt: skip
+    for n in range(_plant_count(size, 200)):
+        period = months[(n + 1) % 2]
+        flood = plant_survey_flood(rng, crm, period, as_of)
+        if flood is None:
+            continue
+        customer, carer, day = flood
+        what = f"customer {customer} submits {FLOOD_SURVEYS} one-star surveys on {day}"
+        found += [
+            PlantedAnomaly(
+                "survey_flood", "crm", period, "customer_satisfaction",
+                job_number=crm.user_job[carer], stream="surveys", detail=what,
+            ),
+            PlantedAnomaly(
+                "survey_flood", "crm", period, "customer_satisfaction", stream="surveys",
+                detail=f"{what}: the stream's volume of that day",
+            ),
+        ]  # fmt: skip
+    return found
+
+
+def _draw_drops(
+    rng: random.Random,
+    workers: list[Employee],
+    taken: set[str],
+    months: tuple[str, str],
+    size: int,
+) -> list[tuple[str, str]]:
+    """Workers whose output falls to a tenth for a month: employed all through the month, so
+    the drop is the plant's and not a hire's or a leaver's short month."""
+    drops: list[tuple[str, str]] = []
+    for n in range(_plant_count(size, 40)):
+        period = months[n % 2]
+        first, last = _bounds(period)
+        steady = [
+            w
+            for w in workers
+            if w.job_number not in taken and w.employed_on(first) and w.employed_on(last)
+        ]
+        if not steady:
+            break
+        worker = rng.choice(steady)
+        taken.add(worker.job_number)
+        drops.append((worker.job_number, period))
+    return drops
+
+
+def _bounds(period: str) -> tuple[date, date]:
+    days = workdays(period)
+    return days[0], days[-1]
+
+
+def _plant_manifest(drops: list[tuple[str, str]], afternoon: date | None) -> list[PlantedAnomaly]:
+    found = [
+        PlantedAnomaly(
+            "output_drop",
+            "erp",
+            period,
+            "output_qty",
+            job_number=job,
+            stream="prd_instock",
+            detail="every production receipt of the month is a tenth of its quantity",
+        )
+        for job, period in drops
+    ]
+    if afternoon is not None:
+        found.append(
+            PlantedAnomaly(
+                "half_day_loss", "qms", afternoon.strftime("%Y-%m"), "semi_finished_yield_rate",
+                stream="inspections",
+                detail=f"no inspection after noon on {afternoon.isoformat()} reached the QMS",
+            )
+        )  # fmt: skip
+    return found
 
 
 def _manifest(

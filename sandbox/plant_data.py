@@ -1,14 +1,17 @@
 """The production floor: quality inspections (QMS) and production receipts (ERP), per month.
 
 Generated lazily per month from their own seeded generators, so a 10,000-person company's month
-costs only what is asked for. One worker's yield collapses in one month (a planted anomaly).
+costs only what is asked for. Planted anomalies: one worker's yield collapses in one month, some
+workers' output drops to a tenth for a month, and the QMS loses the afternoon of one day. They are
+applied to what the seeded generators drew, never by drawing differently, so the rest of the floor
+keeps its natural values.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from sandbox.clock import local, month_number, rng_for, workdays
@@ -47,13 +50,22 @@ class Plant:
     """Inspections and receipts of one company, month by month."""
 
     def __init__(
-        self, seed: int, size: int, company: Company, as_of: date, collapse: tuple[str, str] | None
+        self,
+        seed: int,
+        size: int,
+        company: Company,
+        as_of: date,
+        collapse: tuple[str, str] | None,
+        drops: frozenset[tuple[str, str]] = frozenset(),
+        lost_afternoon: date | None = None,
     ) -> None:
         self.seed = seed
         self.size = size
         self.company = company
         self.as_of = as_of
         self.collapse = collapse  # (job_number, period) whose yield collapses
+        self.drops = drops  # (job_number, period) whose output falls to a tenth
+        self.lost_afternoon = lost_afternoon  # the QMS kept no inspection after noon that day
         self.workers = [e for e in company.employees if e.role == "production"]
 
     def _working(self, worker: Employee, day: date) -> bool:
@@ -114,6 +126,9 @@ class Plant:
                             inspected_at=local(day, hour, minute, below(60)),
                         )
                     )
+        if self.lost_afternoon is not None:
+            lost = self.lost_afternoon
+            found = [i for i in found if i.inspected_at.date() != lost or i.inspected_at.hour < 12]
         found.sort(key=lambda i: (i.inspected_at, i.inspection_id))
         return tuple(found)
 
@@ -142,4 +157,11 @@ class Plant:
                         modified=stamp,
                     )
                 )
+        if any(p == period for _, p in self.drops):
+            found = [
+                replace(r, qty=(r.qty / 10).quantize(Decimal(1), ROUND_HALF_UP))
+                if (r.job_number, period) in self.drops
+                else r
+                for r in found
+            ]
         return tuple(found)

@@ -24,6 +24,40 @@ class CatalogError(ValueError):
     """The KPI catalog could not be loaded or is inconsistent; the message says where and why."""
 
 
+class AnomalyRule(BaseModel):
+    """How anomaly detection judges one KPI. The defaults suit most KPIs; a KPI whose natural
+    values jump (small counts, ratios of few items) raises its floors instead of being noisy.
+
+    A value is anomalous when ``|value - median| / scale >= threshold``, where the scale is the
+    largest of 1.4826 x MAD, ``relative_floor`` x |median| and ``absolute_floor``: the floors
+    keep a steady history (MAD near 0) from turning small wobbles into findings.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    threshold: float = Field(default=5.0, gt=0)
+    history_months: int = Field(default=6, ge=1, le=36)
+    min_history: int = Field(default=5, ge=2)
+    """Fewer trailing months than this: the cohort is the baseline (a MAD of a few points is
+    noise)."""
+    min_cohort: int = Field(default=5, ge=3)
+    relative_floor: float = Field(default=0.1, ge=0)
+    absolute_floor: float = Field(default=1.0, ge=0)
+    min_records: int = Field(default=1, ge=1)
+    basis: Literal["value", "per_record"] | None = None
+    """``per_record`` compares the value per source record behind it (a sum over fewer working
+    days is not an anomaly); None: ``per_record`` for sums, ``value`` otherwise."""
+    severity: Literal["WARN", "ERROR"] = "WARN"
+    volume_streams: tuple[str, ...] = ()
+    """Streams (``source/stream``) whose record volume is checked and reported against this KPI."""
+    volume_time_fields: dict[str, str] = Field(default_factory=dict)
+    """For a stream whose records carry no source time stamp: the payload field (epoch seconds
+    or ISO text) that dates each record."""
+    volume_threshold: float = Field(default=6.0, gt=0)
+    volume_relative_floor: float = Field(default=0.02, ge=0)
+
+
 class Kpi(BaseModel):
     """One KPI as HR defines it."""
 
@@ -39,6 +73,7 @@ class Kpi(BaseModel):
     decimals: int = Field(ge=0, le=6)
     definition: str = Field(min_length=10)
     target_source: Source | None = None
+    anomaly: AnomalyRule = Field(default_factory=AnomalyRule)
 
 
 class Catalog(RootModel[list[Kpi]]):

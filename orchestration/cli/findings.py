@@ -104,6 +104,15 @@ def list_command(
     as_summary: Annotated[
         bool, typer.Option("--summary", help="Counts by kind, severity and status instead.")
     ] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Sandbox company's seed: with --summary, recall and precision too."
+        ),
+    ] = None,
+    employees: Annotated[
+        int, typer.Option("--employees", help="Sandbox company's size, with --seed.")
+    ] = 200,
 ) -> None:
     """List the findings, newest period first, narrowed by period and status."""
     if period is not None:
@@ -122,7 +131,10 @@ def list_command(
         checks = {f.id: (f.check_name, f.count) for f in found}
     stores.dispose()
     if as_summary:
-        _print_summary(summary(rows), as_json)
+        counted = summary(rows)
+        if seed is not None:
+            counted["anomaly_detection"] = sandbox_recall(rows, seed, employees)
+        _print_summary(counted, as_json)
         return
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -138,6 +150,25 @@ def list_command(
     out.print(table)
 
 
+def sandbox_recall(rows: list[dict[str, Any]], seed: int, employees: int) -> dict[str, Any]:
+    """Recall and precision of the anomaly findings against the anomalies planted in the sandbox
+    company ``seed``/``employees``, over the months the hub has findings for. Planted faults that
+    other parts of the hub handle (the sandbox names them) are listed, not counted."""
+    from quality.anomalies_recall import recall_precision
+    from sandbox.model import HANDLED_ELSEWHERE, generate_world
+
+    planted = [a.as_dict() for a in generate_world(seed=seed, employees=employees).anomalies]
+    checked = {r["period"] for r in rows}
+    shown = [r for r in rows if r["status"] != "resolved"]
+    counted = [p for p in planted if p["kind"] not in HANDLED_ELSEWHERE]
+    result = recall_precision(shown, counted, checked).as_dict()
+    result["seed"], result["employees"] = seed, employees
+    result["handled_elsewhere"] = sorted(
+        {p["kind"] for p in planted if p["kind"] in HANDLED_ELSEWHERE and p["period"] in checked}
+    )
+    return result
+
+
 def _print_summary(counted: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(counted, ensure_ascii=False, indent=2))
@@ -149,6 +180,21 @@ def _print_summary(counted: dict[str, Any], as_json: bool) -> None:
         for value, n in counted[f"by_{by}"].items():
             table.add_row(by, value, str(n))
     out.print(table)
+    scored = counted.get("anomaly_detection")
+    if scored is not None:
+        out.print(
+            Text(
+                f"anomaly detection against the sandbox (seed {scored['seed']}, "
+                f"{scored['employees']} employees): recall {scored['recall']:.1%} "
+                f"({scored['found']} of {scored['planted']} planted), precision "
+                f"{scored['precision']:.1%} ({scored['true_findings']} of {scored['findings']} "
+                "anomaly findings)"
+            )
+        )
+        for key in scored["missed"]:
+            out.print(Text(f"  missed: {'/'.join(str(k) for k in key)}"))
+        for key in scored["unexpected"]:
+            out.print(Text(f"  not planted: {'/'.join(str(k) for k in key)}"))
 
 
 def show_command(

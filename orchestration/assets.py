@@ -4,9 +4,12 @@ per source with a mapping, and the published scores. Nothing here names a partic
 from collections.abc import Mapping, Sequence
 
 import dagster as dg
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from connectors.registry import Connector
 from connectors.sdk.errors import AuthError
+from connectors.sdk.timeparse import now_utc
 from orchestration.checks import (
     anomaly_check_spec,
     fact_check_specs,
@@ -16,10 +19,13 @@ from orchestration.checks import (
 from orchestration.partitions import monthly
 from orchestration.resources import StoresResource, source_resource_key
 from orchestration.score_metadata import scores_metadata
+from pipelines.directory import read_directory, reminder_receivers
+from pipelines.facts import current_facts
 from pipelines.landing import land_stream
 from pipelines.leases import stream_lease
 from pipelines.normalise import normalise_source
 from pipelines.publishing import score_period
+from schemas.catalog import load_catalog
 from schemas.settings import get_settings
 from schemas.templates import load_templates
 
@@ -143,9 +149,59 @@ def build_facts_asset(
             context.partition_key,
             context.run.run_id,
         )
+        # Here, once per source and month, after the checks have judged the month's facts.
+        metadata.update(
+            queue_reminders(
+                stores.stores().hub, connector, context.partition_key, blocked=_blocks(checks)
+            )
+        )
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _facts
+
+
+def _blocks(checks: Sequence[dg.AssetCheckResult]) -> bool:
+    """Whether a check failed at ERROR: the month's facts are in question and are not scored."""
+    return any(not c.passed and c.severity == dg.AssetCheckSeverity.ERROR for c in checks)
+
+
+def queue_reminders(
+    hub: Engine, connector: Connector, period: str, blocked: bool
+) -> dict[str, object]:
+    """Queue a personal reminder for each current fact of ``connector`` in ``period`` past its
+    KPI's alert threshold, to the person and their leaders as the landed DingTalk directory
+    names them; the outbox's key (person, KPI, period) keeps a re-run from queuing it again.
+    Nothing is queued while a blocking check fails (a reminder about a value that may be wrong
+    cannot be taken back), nor without a work-notification sink to send it."""
+    from quality.alerts import configured_secrets, enqueue
+    from quality.alerts.reminders import Reading, reminders_enabled, threshold_reminders
+
+    catalog = load_catalog()
+    mapping = connector.mapping
+    assert mapping is not None
+    codes = [c for c in mapping.kpi_codes if c in catalog and catalog.get(c).alert_threshold]
+    if not codes:
+        return {}
+    settings = get_settings()
+    if not reminders_enabled(settings):
+        return {"reminders": "off: no DingTalk agent id and app credentials are configured"}
+    if blocked:
+        return {"reminders": "held: a blocking check failed for this month"}
+    with Session(hub) as session:
+        readings = [
+            Reading(f.job_number, f.kpi_code, f.period, f.value)
+            for f in current_facts(session, period, codes, connector.name)
+        ]
+    plan = threshold_reminders(readings, catalog, reminder_receivers(read_directory(hub)))
+    queued = enqueue(hub, plan.alerts, now_utc(), forbidden=configured_secrets(settings))
+    metadata: dict[str, object] = {
+        "reminders_due": plan.crossed,
+        "reminders_queued": queued,
+        "reminders_not_in_directory": len(plan.not_in_directory),
+    }
+    if plan.not_in_directory:
+        metadata["not_in_directory"] = dg.MetadataValue.json(plan.not_in_directory[:50])
+    return metadata
 
 
 def build_scores_asset(

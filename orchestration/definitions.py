@@ -6,9 +6,9 @@ import dagster as dg
 
 from connectors.registry import discover
 from orchestration.assets import build_assets
-from orchestration.jobs import monthly_scoring, nightly_sync, score_period, sync_sources
+from orchestration.jobs import build_schedules, score_period, sync_sources
 from orchestration.resources import build_resources
-from orchestration.sensors import deliver_alerts
+from orchestration.sensors import confirm_overdue_scores, deliver_alerts
 from schemas.settings import get_settings, load_sources_env
 
 
@@ -19,8 +19,8 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=build_assets(connectors),
         jobs=[sync_sources, score_period],
-        schedules=[nightly_sync, monthly_scoring],
-        sensors=[deliver_alerts],
+        schedules=build_schedules(settings),
+        sensors=[deliver_alerts, confirm_overdue_scores],
         resources=build_resources(settings, connectors),
     )
 

@@ -7,21 +7,23 @@ demo with the same seed lands no new versions and publishes nothing, and says so
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import dagster as dg
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
 
 from connectors.sdk.timeparse import parse_instant
 from orchestration.cli.inspect import (
     current_templates,
     grade_summary_table,
-    scores_table,
     trace_tree,
 )
 from orchestration.cli.options import fail
@@ -30,6 +32,7 @@ from orchestration.orphans import fail_orphaned_runs, process_tags
 from orchestration.partitions import closed_periods
 from pipelines.lineage import trace
 from pipelines.score_list import score_rows
+from pipelines.scoring import FINAL
 from pipelines.stores import Stores
 from pipelines.talent_pool import pool_rules
 from schemas.settings import get_settings
@@ -57,7 +60,62 @@ class RunSummary:
         return summary
 
 
-def _print_sync(console: Console, summary: RunSummary) -> None:
+def _landed(metadata: dict[str, Any]) -> tuple[int, int]:
+    """Records pulled and new versions landed, from a stream's materialization metadata."""
+    return int(metadata.get("records_pulled", 0)), int(metadata.get("new_versions", 0))
+
+
+class SyncProgress:
+    """Listens to the sync run's events as Dagster stores them and prints one line per source
+    once all its streams have landed, with a spinner naming the last stream in between: the sync
+    takes about a minute at 10,000 people and would otherwise be silent."""
+
+    def __init__(self, console: Console, keys: Iterable[dg.AssetKey]) -> None:
+        self.console = console
+        self.streams: dict[str, set[str]] = defaultdict(set)
+        for key in keys:
+            self.streams[key.path[0]].add(key.to_user_string())
+        self.total = sum(len(s) for s in self.streams.values())
+        self.done: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+        self.reported: set[str] = set()
+        self.status: Status | None = None
+        self.started = time.monotonic()
+
+    def __call__(self, entry: Any) -> None:
+        # A display must never fail the run it watches.
+        try:
+            self._on_event(entry)
+        except Exception:
+            return
+
+    def _on_event(self, entry: Any) -> None:
+        materialization = getattr(entry, "asset_materialization", None)
+        if not isinstance(materialization, dg.AssetMaterialization):
+            return
+        key = materialization.asset_key.to_user_string()
+        source = materialization.asset_key.path[0]
+        if key not in self.streams.get(source, ()):
+            return
+        metadata = {k: v.value for k, v in materialization.metadata.items()}
+        self.done[source][key] = _landed(metadata)
+        landed = sum(len(d) for d in self.done.values())
+        if self.status is not None:
+            self.status.update(f"syncing the sources: {landed} of {self.total} streams, {key} last")
+        if source not in self.reported and set(self.done[source]) == self.streams[source]:
+            self.reported.add(source)
+            pulled = sum(p for p, _ in self.done[source].values())
+            versions = sum(v for _, v in self.done[source].values())
+            streams = len(self.streams[source])
+            self.console.print(
+                f"  {source}: {pulled} records pulled, {versions} new versions landed "
+                f"({streams} stream{'' if streams == 1 else 's'}, "
+                f"{time.monotonic() - self.started:.0f} s)"
+            )
+
+
+def _print_sync(console: Console, summary: RunSummary, reported: set[str] | None = None) -> None:
+    """The table of every stream; a source the progress lines did not already report gets its
+    line here."""
     per_source: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     table = Table(title="Pulled from the sources")
     for column in ("source", "stream", "records pulled", "new versions", "changed"):
@@ -75,9 +133,42 @@ def _print_sync(console: Console, summary: RunSummary) -> None:
         per_source[source]["landed"] += int(meta["new_versions"])
     console.print(table)
     for source, counts in sorted(per_source.items()):
+        if source in (reported or ()):
+            continue
         console.print(
             f"  {source}: {counts['pulled']} records pulled, {counts['landed']} new versions landed"
         )
+
+
+def _reason(event: dg.DagsterEvent) -> str:
+    """The error's own words on one line, without the exception's module path in front."""
+    error = event.step_failure_data.error
+    if error is None:
+        return "no reason recorded"
+    message = error.message
+    prefix = f"{error.cls_name}: " if error.cls_name else None
+    if prefix and prefix in message:
+        message = message.split(prefix, 1)[1]
+    return " ".join(message.split())
+
+
+def run_failure(result: dg.ExecuteInProcessResult, what: str) -> str:
+    """One line for a run that did not succeed: the step that failed, why, and the steps that
+    did not run because of it (a blocking check that failed keeps ``scores`` from running). The
+    run's event log, in the Dagster UI, has the rest."""
+    started: set[str] = set()
+    failed: list[str] = []
+    for event in result.all_events:
+        if event.is_step_start and event.step_key:
+            started.add(event.step_key)
+        elif event.is_step_failure and event.step_key:
+            failed.append(f"step {event.step_key} failed: {_reason(event)}")
+    planned = [node.name for node in result.job_def.nodes_in_topological_order]
+    not_run = [name for name in planned if name not in started]
+    line = f"{what} run {result.run_id} failed; " + "; ".join(failed or ["no step failed"])
+    if not_run:
+        line += f"; not run: {', '.join(not_run)}"
+    return line
 
 
 SANDBOX_NOW_ENV = "KPIHUB_SANDBOX_NOW"
@@ -124,10 +215,22 @@ def run_demo(
         defs = build_definitions()
         instance = dg.DagsterInstance.get()
         fail_orphaned_runs(instance)
-        sync = defs.resolve_job_def("sync_sources").execute_in_process(
-            instance=instance, run_config=QUIET, tags=process_tags()
-        )
-        _print_sync(console, RunSummary.of(sync))
+        sync_job = defs.resolve_job_def("sync_sources")
+        progress = SyncProgress(console, sync_job.asset_layer.selected_asset_keys)
+        run_id = str(uuid.uuid4())
+        instance.add_event_listener(run_id, progress)
+        console.print("Syncing the sources:")
+        with console.status("syncing the sources") as progress.status:
+            sync = sync_job.execute_in_process(
+                instance=instance,
+                run_config=QUIET,
+                tags=process_tags(),
+                raise_on_error=False,
+                run_id=run_id,
+            )
+        if not sync.success:
+            raise fail(run_failure(sync, "sync_sources"), code=1)
+        _print_sync(console, RunSummary.of(sync), progress.reported)
         facts_table = Table(title="KPI facts and scores by period")
         for column in (
             "period",
@@ -140,8 +243,14 @@ def run_demo(
             facts_table.add_column(column, justify="right")
         for period in closed_periods(periods):
             result = defs.resolve_job_def("score_period").execute_in_process(
-                instance=instance, partition_key=period, run_config=QUIET, tags=process_tags()
+                instance=instance,
+                partition_key=period,
+                run_config=QUIET,
+                tags=process_tags(),
+                raise_on_error=False,
             )
+            if not result.success:
+                raise fail(run_failure(result, f"score_period {period}"), code=1)
             summary = RunSummary.of(result)
             facts_meta = [m for k, m in summary.by_asset.items() if k.startswith("facts/")]
             scores_meta = summary.by_asset["scores"]
@@ -157,10 +266,18 @@ def run_demo(
         console.print(facts_table)
     stores = Stores.connect(settings.hub_url, settings.hr_url)
     rows = score_rows(stores, last_period)
-    console.print(scores_table(rows, f"Published scores {last_period} ({len(rows)})"))
+    # A summary, not every score: a real company has thousands; the CLI lists and filters them.
     console.print(grade_summary_table(rows, f"Scores of {last_period} by template and grade"))
+    console.print(
+        f"Published scores of {last_period}: {len(rows)}; list them with "
+        f"[bold]kpihub scores --period {last_period}[/bold]"
+    )
     if rows:
-        best = max(rows, key=lambda r: (float(r["total"] or 0), r["job_number"]))
+        # The best final score: a held one would show its hold rather than a whole grade.
+        best = max(
+            rows,
+            key=lambda r: (r["status"] == FINAL, float(r["total"] or 0), r["job_number"]),
+        )
         console.print(
             f"\nTrace of one score (kpihub trace {best['job_number']} --period {last_period}):"
         )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from connectors.sdk.timeparse import SHANGHAI
+from schemas import periods
 
 PERIOD_FORMAT = "%Y-%m"
 FIRST_PERIOD = "2025-01"
@@ -18,12 +18,4 @@ monthly = dg.MonthlyPartitionsDefinition(
 
 def closed_periods(count: int, today: datetime | None = None) -> list[str]:
     """The ``count`` most recent months that have ended, oldest first."""
-    now = (today or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
-    year, month = now.year, now.month
-    periods: list[str] = []
-    for _ in range(count):
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-        periods.append(f"{year:04d}-{month:02d}")
-    return list(reversed(periods))
+    return periods.closed_periods(count, today)

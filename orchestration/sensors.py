@@ -35,3 +35,26 @@ def deliver_alerts(context: dg.SensorEvaluationContext, stores: StoresResource) 
         for error in sink.errors:
             context.log.warning(f"{name}: {error}")
     return dg.SkipReason("; ".join(parts))
+
+
+DEADLINE_INTERVAL_SECONDS = 15 * 60
+
+
+@dg.sensor(
+    name="confirm_overdue_scores",
+    minimum_interval_seconds=DEADLINE_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Confirms every reviewed score whose employee neither confirmed nor appealed it within "
+        "its working days (KPIHUB_CONFIRM_WORKING_DAYS); the audit log names the deadline."
+    ),
+)
+def confirm_overdue_scores(
+    context: dg.SensorEvaluationContext, stores: StoresResource
+) -> dg.SkipReason:
+    from pipelines.review import confirm_overdue
+
+    confirmed = confirm_overdue(stores.stores())
+    for job_number, period in confirmed:
+        context.log.info(f"{job_number} {period}: confirmed by its deadline")
+    return dg.SkipReason(f"{len(confirmed)} score(s) confirmed by their deadline")

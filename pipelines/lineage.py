@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.facts import decimal_text, fact_inputs
 from pipelines.grading import ranked
+from pipelines.review import review_view
 from pipelines.scoring import FINAL
 from pipelines.stores import Stores
 from pipelines.talent_pool import score_in_pool
@@ -223,6 +224,7 @@ def trace(
             "talent_pool": score_in_pool(stores, score, pool_rules or {}),
         },
         "history": history_view(versions),
+        "review": review_view(stores, score.job_number, score.period),
         "components": [
             {
                 "kpi_code": c.kpi_code,

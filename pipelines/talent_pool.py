@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from pipelines.scoring import FINAL
 from pipelines.stores import Stores
 from quality.findings import ERROR, UNRESOLVED
+from schemas.periods import previous_period
 from schemas.tables import Finding, KpiFactRow, Score, ScoreAdjustment, ScoreComponent
 from schemas.templates import ScoringTemplate, TalentPool
 
@@ -43,11 +44,6 @@ def in_talent_pool(
 
 def pool_rules(templates: Iterable[ScoringTemplate]) -> dict[str, TalentPool]:
     return {t.code: t.talent_pool for t in templates}
-
-
-def previous_period(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
 def open_error_subjects(hub: Session, periods: Collection[str]) -> dict[str, set[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from pipelines.review import SHANGHAI
 from pipelines.stores import Stores
 from pipelines.talent_pool import pool_rules
 from portal.directory import DirectoryCache
@@ -43,6 +45,13 @@ class Portal:
     pool_rules: dict[str, TalentPool]
     templates: Jinja2Templates
     catalog: Catalog
+
+
+def local_time(iso: str | None) -> str:
+    """An instant as people in the company read it: Asia/Shanghai, to the minute."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def session_key(settings: Settings) -> str:
@@ -96,6 +105,7 @@ def create_app(
 
     assert settings.templates_dir is not None
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["local"] = local_time
     portal = Portal(
         settings=settings,
         stores=stores,
@@ -113,6 +123,7 @@ def create_app(
             Route("/logout", views.logout, methods=["POST"]),
             Route("/scores", views.score_list, methods=["GET"], name="scores"),
             Route("/scores/{job_number}/{period}", views.score_page, methods=["GET"]),
+            Route("/scores/{job_number}/{period}/{action}", views.review_step, methods=["POST"]),
             Route("/people/{job_number}", views.person_page, methods=["GET"]),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],

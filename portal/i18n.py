@@ -77,11 +77,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "talent_pool": ("核心人才库", "Core talent pool"),
     "template_version": ("模板版本", "Template version"),
     "language": ("English", "中文"),
+    "step_refused": ("无法执行该操作", "That step cannot be taken"),
+    "review": ("审核", "Review"),
+    "review_state": ("审核状态", "Review state"),
+    "confirm_by": ("确认截止", "Confirm by"),
+    "comment": ("意见", "Comment"),
+    "step.approve": ("审核通过", "Approve"),
+    "step.return": ("退回人事", "Return to HR"),
+    "step.confirm": ("签字确认", "Confirm"),
+    "step.appeal": ("提出申诉", "Appeal"),
+    "step.answer": ("答复申诉", "Answer the appeal"),
+    "step.archive": ("归档", "Archive"),
+    "appeals": ("申诉", "Appeals"),
+    "appeal_reason": ("申诉理由", "Why you disagree"),
+    "appeal_component": ("针对的考核项（可选）", "Component (optional)"),
+    "appeal_record": ("针对的源记录键（可选）", "Source record key (optional)"),
+    "outcome": ("处理结果", "Outcome"),
+    "upheld": ("维持原结果", "upheld"),
+    "amended": ("修正", "amended"),
+    "open": ("待处理", "open"),
+    "answer": ("答复", "Answer"),
+    "filed_by": ("申诉人", "Filed by"),
+    "answered_by": ("答复人", "Answered by"),
 }
 
 STATUS_WORDS: dict[str, tuple[str, str]] = {
     "final": ("已发布", "final"),
     "held": ("暂缓", "held"),
+    "reviewed": ("已审核", "reviewed"),
+    "returned": ("已退回人事", "returned to HR"),
+    "confirmed": ("已确认", "confirmed"),
+    "appealed": ("申诉中", "appealed"),
+    "archived": ("已归档", "archived"),
 }
 
 

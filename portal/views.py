@@ -20,7 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from pipelines import review
 from pipelines.lineage import TraceNotFound, money_text, trace
+from pipelines.review import Actor, ReviewError
 from pipelines.score_list import current_scores, scored_periods
 from portal import audit, i18n
 from portal.app import Portal
@@ -275,9 +277,9 @@ async def score_list(request: Request) -> Response:
     return render(request, "scores.html", context)
 
 
-def _score_of(
-    portal: Portal, viewer: Viewer, job_number: str, period: str, version: int | None
-) -> dict[str, Any] | None:
+def _scope_over(portal: Portal, viewer: Viewer, job_number: str, period: str) -> Scope | None:
+    """The viewer's scope when the score of ``job_number`` for ``period`` exists and lies in it;
+    None otherwise, and the caller answers as for a score that does not exist."""
     scope = scope_for(portal, viewer)
     with Session(portal.stores.hr) as hr:
         department = hr.scalar(
@@ -287,6 +289,14 @@ def _score_of(
             .limit(1)
         )
     if department is None or not scope.allows(job_number, department):
+        return None
+    return scope
+
+
+def _score_of(
+    portal: Portal, viewer: Viewer, job_number: str, period: str, version: int | None
+) -> dict[str, Any] | None:
+    if _scope_over(portal, viewer, job_number, period) is None:
         return None
     try:
         data = trace(portal.stores, job_number, period, version, portal.pool_rules)
@@ -321,7 +331,34 @@ async def score_page(request: Request) -> Response:
     )
     if form == "json":
         return JSONResponse(data)
-    return render(request, "score.html", {"data": data})
+    scope = await run_in_threadpool(scope_for, portal, viewer)
+    return render(
+        request,
+        "score.html",
+        {"data": data, "steps": steps_for(viewer, scope.role, data), "role": scope.role},
+    )
+
+
+def steps_for(viewer: Viewer, role: str, data: dict[str, Any]) -> list[str]:
+    """The review steps the signed-in person may take on this score now, as buttons: a manager
+    reviews others' scores, the employee confirms or appeals their own, HR archives."""
+    state = data["review"]["state"]
+    own = data["employee"]["job_number"] == viewer.job_number
+    manages = role in ("hr", "leader") and not own
+    steps: list[str] = []
+    if state == review.FINAL and manages:
+        steps += ["approve", "return"]
+    if state == review.REVIEWED and own:
+        steps += ["confirm", "appeal"]
+    if (
+        state == review.APPEALED
+        and manages
+        and any(a["status"] == review.OPEN for a in data["review"]["appeals"])
+    ):
+        steps.append("answer")
+    if state == review.CONFIRMED and role == "hr":
+        steps.append("archive")
+    return steps
 
 
 def _trend(portal: Portal, viewer: Viewer, job_number: str) -> list[Score] | None:
@@ -367,3 +404,77 @@ async def person_page(request: Request) -> Response:
         "person.html",
         {"rows": rows, "points": points, "person": latest, "job_number": job_number},
     )
+
+
+# --- the review cycle -----------------------------------------------------------------------
+
+
+async def _checked_form(request: Request) -> tuple[Viewer, dict[str, str]] | Response:
+    """The signed-in person and the form they sent, once its CSRF token matches the session's."""
+    viewer = viewer_of(request)
+    if viewer is None:
+        return sign_in_first(request)
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    expected = str(request.session.get("csrf") or "")
+    if not expected or not secrets.compare_digest(expected, fields.get("csrf", "")):
+        return problem(request, 403, "csrf")
+    return viewer, fields
+
+
+def _act(
+    portal: Portal, viewer: Viewer, job_number: str, period: str, action: str, form: dict[str, str]
+) -> str | None:
+    """Take one review step as the signed-in person; None when the score is not theirs to see.
+    Raises ReviewError when the step is not theirs to take or not its turn."""
+    scope = _scope_over(portal, viewer, job_number, period)
+    if scope is None:
+        return None
+    actor = Actor(viewer.job_number, scope.role)
+    days = portal.settings.confirm_working_days
+    stores = portal.stores
+    comment = form.get("comment", "").strip() or None
+    if action == "approve":
+        return review.approve(stores, actor, job_number, period, comment, days)
+    if action == "return":
+        return review.send_back(stores, actor, job_number, period, comment or "")
+    if action == "confirm":
+        return review.confirm(stores, actor, job_number, period)
+    if action == "appeal":
+        review.file_appeal(
+            stores, actor, job_number, period, form.get("reason", ""),
+            form.get("kpi_code") or None, form.get("record_key") or None,
+        )  # fmt: skip
+        return review.APPEALED
+    if action == "answer":
+        return review.answer_appeal(
+            stores, actor, job_number, period, form.get("outcome", ""), form.get("answer", ""),
+            days,
+        )  # fmt: skip
+    if action == "archive":
+        return review.archive(stores, actor, job_number, period)
+    raise ReviewError(f"there is no review step {action!r}")
+
+
+async def review_step(request: Request) -> Response:
+    checked = await _checked_form(request)
+    if isinstance(checked, Response):
+        return checked
+    viewer, form = checked
+    portal = portal_of(request)
+    job_number = request.path_params["job_number"]
+    period = request.path_params["period"]
+    action = request.path_params["action"]
+    if not PERIOD.match(period):
+        return not_found(request)
+    try:
+        state = await run_in_threadpool(_act, portal, viewer, job_number, period, action, form)
+    except ReviewError as exc:
+        if wants_json(request):
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        return problem(request, 409, "step_refused", str(exc))
+    if state is None:
+        return not_found(request)
+    if wants_json(request):
+        return JSONResponse({"job_number": job_number, "period": period, "state": state})
+    return RedirectResponse(f"/scores/{job_number}/{period}", status_code=303)

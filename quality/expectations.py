@@ -140,7 +140,11 @@ def validate_rows(
     frame = pd.DataFrame(
         [{c: _plain(row.get(c)) for c in columns} for row in rows], columns=list(columns)
     )
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    # Progress bars on stderr would bury a run's own log lines under "Calculating Metrics".
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     asset = context.data_sources.add_pandas("rows").add_dataframe_asset("rows")
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
         batch_parameters={"dataframe": frame}

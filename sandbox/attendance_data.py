@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from sandbox.clock import local, rng_for, workdays
+from sandbox.clock import local, period_of, rng_for, workdays
 from sandbox.company import Company, Employee
 
 SHIFT_START = (8, 0)
@@ -108,7 +108,7 @@ class Attendance:
         self.outage = outage  # (line, day): the terminals of that line lost every punch
 
     def on(self, day: date) -> tuple[DayRecord, ...]:
-        return self._by_day(f"{day.year:04d}-{day.month:02d}").get(day, ())
+        return self._by_day(period_of(day)).get(day, ())
 
     @cache  # noqa: B019 - one Attendance per world, kept for its lifetime
     def _by_day(self, period: str) -> dict[date, tuple[DayRecord, ...]]:

@@ -5,32 +5,39 @@ All dates are Asia/Shanghai. Weekends are rest days; there are no holidays in th
 
 from __future__ import annotations
 
-import calendar
 import random
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from schemas.periods import (
+    SHANGHAI,
+    format_period,
+    month_index,
+    period_bounds,
+    period_of,
+    period_start,
+    shift_month,
+)
 
-
-def shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + delta
-    return index // 12, index % 12 + 1
-
-
-def period_of(day: date | datetime) -> str:
-    if isinstance(day, datetime):
-        day = day.astimezone(SHANGHAI).date()
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    year, month = int(period[:4]), int(period[5:7])
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+# The month arithmetic is the hub's own; the sandbox's modules import it from here with the rest
+# of the company's calendar.
+__all__ = [
+    "SHANGHAI",
+    "days_of",
+    "epoch_ms",
+    "local",
+    "month_number",
+    "month_start",
+    "naive_text",
+    "period_bounds",
+    "period_of",
+    "rng_for",
+    "shift_month",
+    "workdays",
+]
 
 
 def month_start(year: int, month: int) -> datetime:
-    return datetime(year, month, 1, tzinfo=SHANGHAI)
+    return period_start(format_period(year, month))
 
 
 def days_of(period: str, until: date | None = None) -> list[date]:
@@ -65,4 +72,4 @@ def rng_for(seed: int, size: int, *parts: object) -> random.Random:
 
 def month_number(period: str) -> int:
     """Months since January 2000: keeps ERP ids small enough for 32-bit integer columns."""
-    return (int(period[:4]) - 2000) * 12 + int(period[5:7])
+    return month_index(period) - month_index("2000-01") + 1

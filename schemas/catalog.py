@@ -7,6 +7,7 @@ and a typo in either is reported with the file, the path inside it and why.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -18,6 +19,13 @@ DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "pipelines" / "kpis.y
 Source = Literal["crm", "erp", "qms", "attendance", "dingtalk", "evaluations"]
 SOURCES: tuple[str, ...] = get_args(Source)
 CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
+# What an alert threshold may be in each unit (others: not negative). Rates may go negative
+# (a cost centre over budget), so only their upper end is fixed.
+ALERT_BOUNDS: dict[str, tuple[Decimal, Decimal | None]] = {
+    "%": (Decimal(-100), Decimal(100)),
+    "score": (Decimal(1), Decimal(5)),
+    "points": (Decimal(0), Decimal(100)),
+}
 
 
 class CatalogError(ValueError):
@@ -74,6 +82,58 @@ class Kpi(BaseModel):
     definition: str = Field(min_length=10)
     target_source: Source | None = None
     anomaly: AnomalyRule = Field(default_factory=AnomalyRule)
+    alert_below: Decimal | None = None
+    """A person whose value (in the KPI's unit) falls under this gets a reminder, and so do
+    their leaders: for KPIs where higher is better (``alert_below: 90`` on a yield in %)."""
+    alert_above: Decimal | None = None
+    """The same for KPIs where lower is better: a value over this sends the reminder."""
+
+    @model_validator(mode="after")
+    def _alert_threshold_fits(self) -> Kpi:
+        """A threshold that cannot be what HR meant (the wrong way round, a fraction where the
+        KPI is stored in percent) is reported as a catalog error, not sent as reminders."""
+        if self.alert_below is not None and self.alert_above is not None:
+            raise ValueError("give alert_below or alert_above, not both: a KPI alerts one way")
+        field_name = "alert_below" if self.alert_below is not None else "alert_above"
+        threshold = self.alert_below if self.alert_below is not None else self.alert_above
+        if threshold is None:
+            return self
+        wanted = "alert_below" if self.direction == "higher_is_better" else "alert_above"
+        if field_name != wanted:
+            raise ValueError(
+                f"{field_name} does not fit a KPI where {self.direction.replace('_', ' ')}: "
+                f"use {wanted}"
+            )
+        if not threshold.is_finite():
+            raise ValueError(f"{field_name} {threshold} is not a number")
+        if self.unit == "%" and 0 < abs(threshold) < 1:
+            percent = format((threshold * 100).normalize(), "f")
+            raise ValueError(
+                f"{field_name} {threshold} reads as a fraction, but rates are stored in percent "
+                f"(x 100%): write {percent} for {percent}%"
+            )
+        low, high = ALERT_BOUNDS.get(self.unit, (Decimal(0), None))
+        if threshold < low or (high is not None and threshold > high):
+            bounds = f"[{low}, {high}]" if high is not None else f">= {low}"
+            raise ValueError(f"{field_name} {threshold} is outside {bounds} ({self.unit})")
+        return self
+
+    @property
+    def alert_threshold(self) -> tuple[Decimal, bool] | None:
+        """The threshold and whether crossing it means going above it; None without one."""
+        if self.alert_below is not None:
+            return self.alert_below, False
+        if self.alert_above is not None:
+            return self.alert_above, True
+        return None
+
+    def crosses_alert(self, value: Decimal) -> bool:
+        """Strictly past the threshold: a yield of exactly 90% is not under 90%."""
+        found = self.alert_threshold
+        if found is None:
+            return False
+        threshold, above = found
+        return value > threshold if above else value < threshold
 
 
 class Catalog(RootModel[list[Kpi]]):

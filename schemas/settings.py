@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         default=300.0, ge=0, validation_alias="KPIHUB_LEASE_WAIT_SECONDS"
     )
     """How long a run waits for another run syncing the same stream before it stops."""
+    close_day: int = Field(default=3, ge=1, le=28, validation_alias="KPIHUB_CLOSE_DAY")
+    """Day of the month (Asia/Shanghai) the previous month is closed and scored: late records of
+    the month's last days have arrived by then. At most the 28th, so every month has it."""
+    close_hour: int = Field(default=3, ge=0, le=23, validation_alias="KPIHUB_CLOSE_HOUR")
+    """Hour of ``close_day`` the monthly close starts, after the 02:00 daily sync."""
 
     # Alert sinks: each is configured only when its address is set. Tokens, secrets and the
     # robot URL (it carries the robot's access token) are SecretStr, so no repr, log or error
@@ -87,6 +92,11 @@ class Settings(BaseSettings):
         default=480, gt=0, validation_alias="KPIHUB_PORTAL_SESSION_MINUTES"
     )
     """How long a sign-in lasts: a working day by default."""
+    confirm_working_days: int = Field(
+        default=5, ge=1, le=30, validation_alias="KPIHUB_CONFIRM_WORKING_DAYS"
+    )
+    """Working days (Asia/Shanghai) an employee has to confirm or appeal a reviewed score before
+    it is confirmed silently."""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

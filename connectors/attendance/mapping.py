@@ -43,6 +43,7 @@ from connectors.registry import (
 )
 from connectors.sdk.timeparse import SHANGHAI
 from schemas.facts import Observation, PersonRef, QuarantinedRecord
+from schemas.periods import period_of
 
 SOURCE = "attendance"
 CARD = "card"
@@ -183,7 +184,7 @@ def scheduled_days(
             detail = f"date {shift.get('date')!r} is not YYYY-MM-DD"
             quarantined.append(_quarantine(head, "shifts", period, "bad_date", detail))
             continue
-        if f"{day.year:04d}-{day.month:02d}" != period or shift.get("rest"):
+        if period_of(day) != period or shift.get("rest"):
             continue
         try:
             start = datetime.combine(day, _clock(shift.get("shift_start")), SHANGHAI)

@@ -21,6 +21,7 @@ from connectors.sdk.calendar import THROUGH, pull_range, windows
 from connectors.sdk.http import dig
 from connectors.sdk.paginators import OffsetPaginator, PaginationError
 from connectors.sdk.timeparse import now_utc
+from schemas.periods import period_of, periods_between
 
 LOOKBACK_DAYS = 3
 PUNCH_LIMIT = 2000
@@ -28,12 +29,7 @@ PUNCH_LIMIT = 2000
 
 def months(first: date, last: date) -> list[str]:
     """Every ``YYYY-MM`` from ``first``'s month to ``last``'s, in order."""
-    found: list[str] = []
-    index, end = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
-    while index <= end:
-        found.append(f"{index // 12:04d}-{index % 12 + 1:02d}")
-        index += 1
-    return found
+    return periods_between(period_of(first), period_of(last))
 
 
 def _items(source: HttpSource, stream: Stream, body: Any, number: int, where: str) -> list[Any]:

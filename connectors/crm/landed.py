@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from connectors.registry import HeadRecord, RecordReader
-from connectors.sdk.timeparse import SHANGHAI, parse_instant
+from connectors.sdk.timeparse import parse_instant
+from schemas import periods
 from schemas.facts import PersonRef, QuarantinedRecord
 
 SYSTEM = "crm"
@@ -38,12 +39,12 @@ def instant(payload: dict[str, Any], name: str) -> datetime:
 
 def month_start(period: str) -> datetime:
     """The first instant of ``period`` in Asia/Shanghai."""
-    return datetime(int(period[:4]), int(period[5:7]), 1, tzinfo=SHANGHAI)
+    return periods.period_start(period)
 
 
 def next_month_start(period: str) -> datetime:
-    year, month = int(period[:4]), int(period[5:7])
-    return month_start(f"{year + month // 12:04d}-{month % 12 + 1:02d}")
+    """The first instant after ``period`` in Asia/Shanghai."""
+    return periods.period_end(period)
 
 
 def in_period(moment: datetime, period: str) -> bool:

@@ -23,6 +23,7 @@ from connectors.sdk.files import FileImportError, FileIssue, sha256_of, table_fi
 from connectors.sdk.stream import Page, Rejected, Stream
 from connectors.sdk.timeparse import now_utc
 from schemas.envelope import RawRecord
+from schemas.periods import period_of
 
 SOURCE = "evaluations"
 
@@ -75,8 +76,8 @@ class EvaluationsSource:
         today = today_local()
         first = history_start(today) if self.files is not None else date.min
         return Periods(
-            current=f"{today.year:04d}-{today.month:02d}",
-            first_kept=f"{first.year:04d}-{first.month:02d}",
+            current=period_of(today),
+            first_kept=period_of(first),
             allowed=frozenset(self.allow_periods),
         )
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from connectors.sdk.timeparse import SHANGHAI, now_utc
+from schemas.periods import months_before
 
 HISTORY_MONTHS = 6
 THROUGH = "through"
@@ -49,9 +50,7 @@ def history_months() -> int:
 
 def history_start(today: date, months: int | None = None) -> date:
     """The first day of the month ``months`` (default: ``history_months()``) before today's."""
-    months = history_months() if months is None else months
-    index = today.year * 12 + today.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
+    return months_before(today, history_months() if months is None else months)
 
 
 def pull_range(

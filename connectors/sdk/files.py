@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.sdk.errors import StreamError
+from schemas.periods import format_period
 
 TABLE_SUFFIXES = (".csv", ".xlsx")
 # Excel counts days from 1899-12-30 (its serial 60 is the 29 February 1900 that never was).
@@ -259,7 +260,7 @@ def parse_month(cell: Cell, years: range = YEARS) -> str:
         raise ValueError(f"period {shown!r} is not {MONTH_HINT}")
     if year not in years:
         raise ValueError(f"period {shown!r} is outside the years {years[0]}..{years[-1]}")
-    return f"{year:04d}-{month:02d}"
+    return format_period(year, month)
 
 
 def parse_decimal(cell: Cell, what: str = "value") -> Decimal:

@@ -13,18 +13,26 @@ from rich.tree import Tree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestration.cli.options import check_period, err, fail, out
+from orchestration.cli.options import (
+    PeriodOption,
+    check_known,
+    err,
+    fail,
+    out,
+    period_or_last_closed,
+)
+from pipelines.assignment import PATH_SEPARATOR
 from pipelines.lineage import TraceNotFound, fact_value_text, money_text, trace
 from pipelines.score_export import score_sheet, write_xlsx
 from pipelines.score_list import current_scores, score_row
 from pipelines.stores import Stores
 from pipelines.talent_pool import pool_rules, talent_pool
+from schemas.catalog import CatalogError, load_catalog
 from schemas.facts import ACTUAL, TARGET
 from schemas.settings import get_settings
-from schemas.tables import KpiFactRow
+from schemas.tables import KpiFactRow, Score
 from schemas.templates import ScoringTemplate, TemplateError, load_templates
 
-PeriodOption = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -98,6 +106,33 @@ def current_templates() -> list[ScoringTemplate]:
         raise fail(str(exc)) from None
 
 
+def check_template(stores: Stores, code: str) -> None:
+    """A template of the templates folder, or one a published score was made with (a template
+    since removed still names its old scores)."""
+    with Session(stores.hr) as session:
+        used = set(session.scalars(select(Score.template).distinct()))
+    check_known("template", code, used | {t.code for t in current_templates()})
+
+
+def check_department(stores: Stores, wanted: str) -> None:
+    """A department some score was published for, by its full path or by one of its parts, as
+    ``--department`` matches them; the error lists the parts, the names people type."""
+    with Session(stores.hr) as session:
+        paths = set(session.scalars(select(Score.department).distinct()))
+    parts = {p.strip() for path in paths for p in path.split(PATH_SEPARATOR) if p.strip()}
+    if wanted not in paths:
+        check_known("department", wanted, parts)
+
+
+def check_kpi(code: str) -> None:
+    """A KPI code of the catalog: every fact the hub keeps is one of them."""
+    try:
+        codes = load_catalog().codes
+    except CatalogError as exc:
+        raise fail(str(exc)) from None
+    check_known("KPI code", code, codes)
+
+
 def unassigned_rows(stores: Stores) -> list[dict[str, Any]]:
     """The people of the directory no template is assigned to, and why."""
     from connectors.registry import discover
@@ -120,7 +155,7 @@ def unassigned_rows(stores: Stores) -> list[dict[str, Any]]:
 
 
 def scores(
-    period: PeriodOption,
+    period: PeriodOption = None,
     department: Annotated[
         str | None,
         typer.Option("--department", help="Only this department and those below it."),
@@ -142,8 +177,9 @@ def scores(
     as_json: JsonOption = False,
 ) -> None:
     """List the published scores of a period (filters combine), or with --unassigned who is not
-    scored and why."""
-    check_period(period)
+    scored and why. A template or department the hub does not know is an error naming those
+    it knows."""
+    period = period_or_last_closed(period)
     if unassigned:
         left_out = unassigned_rows(open_stores())
         if as_json:
@@ -159,6 +195,10 @@ def scores(
     if xlsx is not None and not xlsx.parent.is_dir():
         raise fail(f"cannot write {xlsx}: folder {xlsx.parent} does not exist")
     stores = open_stores()
+    if template is not None:
+        check_template(stores, template)
+    if department is not None:
+        check_department(stores, department)
     found = current_scores(
         stores, period, department=department, template=template, grade=grade, held=held
     )
@@ -178,17 +218,19 @@ def scores(
 
 
 def facts(
-    period: PeriodOption,
+    period: PeriodOption = None,
     job_number: Annotated[str | None, typer.Option("--job-number")] = None,
-    kpi: Annotated[str | None, typer.Option("--kpi")] = None,
+    kpi: Annotated[str | None, typer.Option("--kpi", help="KPI code of the catalog.")] = None,
     targets: Annotated[
         bool, typer.Option("--targets", help="List the planned values (targets) instead.")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """List the current KPI facts of a period: what was achieved, or with --targets what was
-    planned."""
-    check_period(period)
+    planned. A KPI code the catalog does not define is an error naming those it does."""
+    period = period_or_last_closed(period)
+    if kpi is not None:
+        check_kpi(kpi)
     stores = open_stores()
     query = select(KpiFactRow).where(
         KpiFactRow.period == period,
@@ -321,7 +363,7 @@ def trace_tree(data: dict[str, Any]) -> Tree:
 
 def trace_command(
     job_number: Annotated[str, typer.Argument(help="The employee's job number (工号).")],
-    period: PeriodOption,
+    period: PeriodOption = None,
     version: Annotated[
         int | None,
         typer.Option("--version", help="An earlier version of the score (see its history)."),
@@ -329,7 +371,7 @@ def trace_command(
     as_json: JsonOption = False,
 ) -> None:
     """Trace a published score to its KPIs, facts and the source records as fetched."""
-    check_period(period)
+    period = period_or_last_closed(period)
     stores = open_stores()
     try:
         data = trace(stores, job_number, period, version, pool_rules(current_templates()))
@@ -356,10 +398,10 @@ def talent_pool_rows(stores: Stores, period: str) -> list[dict[str, Any]]:
     ]
 
 
-def talent_pool_command(period: PeriodOption, as_json: JsonOption = False) -> None:
+def talent_pool_command(period: PeriodOption = None, as_json: JsonOption = False) -> None:
     """List the core talent pool of a month (a final top grade, no open ERROR finding on the
     person or the sources of their facts) and how many consecutive months each has been in it."""
-    check_period(period)
+    period = period_or_last_closed(period)
     rows = talent_pool_rows(open_stores(), period)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from orchestration.cli import connector, evaluations, findings, inspect
+from orchestration.cli import connector, evaluations, findings, inspect, review
 from orchestration.cli.options import fail, out
 from schemas.settings import get_settings
 
@@ -24,6 +24,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(connector.app, name="connector")
 app.add_typer(evaluations.app, name="evaluations")
 app.add_typer(findings.app, name="findings")
+app.add_typer(review.app, name="review")
+app.add_typer(review.appeals_app, name="appeals")
 
 console = out
 
@@ -31,6 +33,7 @@ app.command("scores")(inspect.scores)
 app.command("facts")(inspect.facts)
 app.command("trace")(inspect.trace_command)
 app.command("talent-pool")(inspect.talent_pool_command)
+app.command("audit")(review.audit_command)
 
 
 def _mount_sandbox() -> None:

@@ -2,7 +2,7 @@
 (published scores). They may share one database; they never share a metadata object, so each can
 live on its own server and migrate on its own."""
 
-from schemas.tables.hr import HrBase, Score, ScoreAdjustment, ScoreComponent
+from schemas.tables.hr import Appeal, HrBase, Score, ScoreAdjustment, ScoreComponent, ScoreReview
 from schemas.tables.hub import (
     AuditEntry,
     FactInput,
@@ -18,6 +18,7 @@ from schemas.tables.hub import (
 )
 
 __all__ = [
+    "Appeal",
     "AuditEntry",
     "FactInput",
     "Finding",
@@ -31,6 +32,7 @@ __all__ = [
     "Score",
     "ScoreAdjustment",
     "ScoreComponent",
+    "ScoreReview",
     "StreamLease",
     "StreamState",
 ]

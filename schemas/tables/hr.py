@@ -107,3 +107,49 @@ class ScoreAdjustment(HrBase):
     amount: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
     fact_ids: Mapped[list[int]] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ScoreReview(HrBase):
+    """Where a person's score of a month stands in the review cycle, and for which version.
+
+    A score with no row, or whose current version is newer than ``score_version`` (a correction
+    was published), stands at ``final``: the steps taken on the earlier version stay in the
+    audit log, the new version is reviewed afresh.
+    """
+
+    __tablename__ = "score_reviews"
+    __table_args__ = (UniqueConstraint("job_number", "period", name="uq_score_review"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_number: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(7))
+    score_version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    confirm_by: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    """When a reviewed score is confirmed silently if the employee does nothing."""
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Appeal(HrBase):
+    """An employee's disagreement with a reviewed score, and how it was answered."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeal_score", "job_number", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_number: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(7))
+    score_version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    kpi_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The component appealed against, when the employee pointed at one."""
+    record_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    """A source record of the trace the employee pointed at."""
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -65,7 +65,7 @@ def test_every_inspection_exactly_once_despite_duplicate_pages(qms: SandboxServe
         source.close()
     keys = [r.record_key for page in pages for r in page.records]
     expected = inspection_ids(qms.world)
-    assert len(expected) == 10084
+    assert len(expected) == 10045  # the planted half-day loss keeps 39 afternoon inspections out
     assert sorted(keys) == expected
     assert [p.rejected for p in pages if p.rejected] == []
     # Only the final page carries state: the last day pulled.

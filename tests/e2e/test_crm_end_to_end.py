@@ -116,7 +116,16 @@ def test_trace_follows_the_score_to_the_orders_as_fetched(
         key=lambda r: (r.value, r.job_number),
     )
     data = trace(stores, seller.job_number, "2026-10")
-    assert set(data) == {"employee", "period", "score", "history", "components", "adjustments"}
+    assert set(data) == {
+        "employee",
+        "period",
+        "score",
+        "history",
+        "review",
+        "components",
+        "adjustments",
+    }
+    assert data["review"] == {"state": "final", "confirm_by": None, "comment": None, "appeals": []}
     employee = sandbox.world.employee(seller.job_number)
     assert employee is not None
     assert data["employee"]["job_number"] == seller.job_number

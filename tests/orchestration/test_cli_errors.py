@@ -88,3 +88,43 @@ def test_a_sandbox_now_that_is_no_instant_is_one_line(monkeypatch: pytest.Monkey
     result = runner.invoke(app, ["demo", "--employees", "5", "--periods", "1"])
     assert result.exit_code == 2
     assert result.output.strip() == "error: KPIHUB_SANDBOX_NOW='noon' is not an ISO 8601 instant"
+
+
+def test_an_unknown_kpi_code_is_an_error_naming_the_known_ones() -> None:
+    from schemas.catalog import load_catalog
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["facts", "--period", "2026-10", "--kpi", "nosuch"])
+    assert result.exit_code == 2
+    known = ", ".join(sorted(load_catalog().codes))
+    assert result.output.strip() == f"error: unknown KPI code 'nosuch'; known: {known}"
+    assert "contract_amount" in known
+
+
+def test_a_known_kpi_code_with_no_facts_is_an_empty_table() -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["facts", "--period", "2026-10", "--kpi", "late_count", "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "[]"
+
+
+def test_without_period_the_last_closed_month_in_shanghai_is_read() -> None:
+    from schemas.periods import last_closed_period
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["facts"])
+    assert result.exit_code == 0, result.output
+    assert f"KPI facts {last_closed_period()} (0)" in result.output
+    pool = runner.invoke(app, ["talent-pool"])
+    assert pool.exit_code == 0, pool.output
+    assert f"Core talent pool {last_closed_period()} (0)" in pool.output
+
+
+@pytest.mark.parametrize("command", ["scores", "facts", "trace", "talent-pool"])
+def test_the_help_says_which_month_is_the_default(command: str) -> None:
+    import typer.main
+
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    (period,) = [p for p in click_command.params if p.name == "period"]
+    assert not period.required
+    assert period.help == "Month, YYYY-MM; by default the last closed month (Asia/Shanghai)."

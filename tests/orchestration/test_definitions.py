@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import dagster as dg
+import pytest
+from pydantic import ValidationError
 
 from orchestration.definitions import build_definitions
+from orchestration.jobs import monthly_close
 from orchestration.partitions import closed_periods, monthly
+from schemas.settings import Settings
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_definitions_load_with_every_registered_source() -> None:
@@ -73,14 +82,61 @@ def test_periods_are_shanghai_months() -> None:
     assert monthly.timezone == "Asia/Shanghai"
     keys = monthly.get_partition_keys()
     assert keys[0] == "2025-01"
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    shanghai = ZoneInfo("Asia/Shanghai")
-    assert closed_periods(3, datetime(2026, 1, 15, tzinfo=shanghai)) == [
+    assert closed_periods(3, datetime(2026, 1, 15, tzinfo=SHANGHAI)) == [
         "2025-10",
         "2025-11",
         "2025-12",
     ]
     # 2026-11-01 00:30 in Shanghai is still October in UTC; October has closed in Shanghai.
     assert closed_periods(1, datetime(2026, 10, 31, 16, 30, tzinfo=ZoneInfo("UTC"))) == ["2026-10"]
+
+
+def test_schedules_have_names_descriptions_and_run_in_shanghai() -> None:
+    defs = build_definitions()
+    daily = defs.resolve_schedule_def("daily_sync")
+    close = defs.resolve_schedule_def("monthly_close")
+    assert (daily.job_name, daily.cron_schedule, daily.execution_timezone) == (
+        "sync_sources", "0 2 * * *", "Asia/Shanghai",
+    )  # fmt: skip
+    assert (close.job_name, close.cron_schedule, close.execution_timezone) == (
+        "score_period", "0 3 3 * *", "Asia/Shanghai",
+    )  # fmt: skip
+    assert daily.default_status == close.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert daily.description == (
+        "Every day at 02:00 Asia/Shanghai: pull every source stream incrementally and land the "
+        "new record versions."
+    )
+    assert close.description == (
+        "On day 3 of every month at 03:00 Asia/Shanghai: normalise the previous month's facts, "
+        "then score and publish it (KPIHUB_CLOSE_DAY, KPIHUB_CLOSE_HOUR)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("fired", "period"),
+    [
+        (datetime(2026, 11, 3, 3, 0, tzinfo=SHANGHAI), "2026-10"),
+        (datetime(2027, 1, 3, 3, 0, tzinfo=SHANGHAI), "2026-12"),
+        # The tick's time in UTC is still the 2nd; in Shanghai it is the 3rd.
+        (datetime(2026, 11, 2, 19, 0, tzinfo=ZoneInfo("UTC")), "2026-10"),
+    ],
+)
+def test_the_monthly_close_scores_the_month_that_ended(fired: datetime, period: str) -> None:
+    defs = build_definitions()
+    close = defs.resolve_schedule_def("monthly_close")
+    with dg.build_schedule_context(
+        scheduled_execution_time=fired, repository_def=defs.get_repository_def()
+    ) as context:
+        result = close.evaluate_tick(context)
+    assert [r.partition_key for r in result.run_requests or []] == [period]
+
+
+def test_the_close_day_and_hour_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPIHUB_CLOSE_DAY", "5")
+    monkeypatch.setenv("KPIHUB_CLOSE_HOUR", "7")
+    close = monthly_close(Settings())
+    assert (close.cron_schedule, close.execution_timezone) == ("0 7 5 * *", "Asia/Shanghai")
+    assert close.description is not None and "day 5 of every month at 07:00" in close.description
+    monkeypatch.setenv("KPIHUB_CLOSE_DAY", "31")  # not every month has it
+    with pytest.raises(ValidationError, match="KPIHUB_CLOSE_DAY"):
+        Settings()

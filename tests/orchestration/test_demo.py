@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -19,9 +20,17 @@ def test_demo_runs_twice_and_its_runs_are_in_the_persistent_instance(
     first = runner.invoke(app, ["demo", "--employees", "20", "--periods", "2"])
     assert first.exit_code == 0, first.output
     assert "crm: " in first.output and "new versions landed" in first.output
-    assert "Published scores" in first.output
-    assert "Trace of one score" in first.output
+    # Each source says so as its last stream lands, before the table of every stream.
+    progress = re.findall(
+        r"^  (\w+): \d+ records pulled, \d+ new versions landed \(\d+ streams?", first.output, re.M
+    )
+    assert sorted(progress) == ["attendance", "crm", "dingtalk", "erp", "evaluations", "qms"]
+    assert first.output.index("  crm: ") < first.output.index("Pulled from the sources")
+    # A summary and one traced score, not every score: the CLI lists them.
     assert "by template and grade" in first.output
+    assert f"Published scores of {_last_period()}: 20; list them with kpihub scores" in first.output
+    assert "Trace of one score" in first.output
+    assert len(set(re.findall(r"\bE\d{5}\b", first.output))) < 20
     # Every one of the 20 employees is scored by their role's template, in each of 2 months.
     assert "Published 40 new score version(s)." in first.output
 

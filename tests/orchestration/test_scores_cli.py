@@ -112,11 +112,50 @@ E101 = ("E00101", "80.00", "B 合格", "final")
         (("--held",), [E3]),
         (("--department", "销售中心", "--held"), [E3]),
         (("--held", "--grade", "A"), []),
-        (("--department", "财务部"), []),
+        (("--department", "行政部", "--held"), []),
     ],
 )
 def test_filters_combine(published: None, options: tuple[str, ...], expected: list) -> None:
     assert listed(*options) == expected
+
+
+def test_an_unknown_template_is_an_error_naming_the_known_ones(published: None) -> None:
+    result = runner.invoke(app, ["scores", "--period", PERIOD, "--template", "salse"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: unknown template 'salse'; known: "
+        "admin, customer_ops, line_manager, production, rnd, sales"
+    )
+
+
+def test_an_unknown_department_is_an_error_naming_the_known_ones(published: None) -> None:
+    result = runner.invoke(app, ["scores", "--period", PERIOD, "--department", "财务部"])
+    assert result.exit_code == 2
+    known = ", ".join(
+        sorted(["星辰制造有限公司", "销售中心", "华东销售部", "华南销售部", "行政部"])
+    )
+    assert result.output.strip() == f"error: unknown department '财务部'; known: {known}"
+
+
+def test_without_period_the_last_closed_month_is_read(
+    published: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The clock says the published month is the one that closed last.
+    monkeypatch.setattr("orchestration.cli.options.last_closed_period", lambda: PERIOD)
+    result = runner.invoke(app, ["scores", "--json", "--held"])
+    assert result.exit_code == 0, result.output
+    assert [r["job_number"] for r in json.loads(result.output)] == ["E00003"]
+    traced = runner.invoke(app, ["trace", "E00002", "--json"])
+    assert traced.exit_code == 0, traced.output
+    assert json.loads(traced.output)["period"] == PERIOD
+    pool = runner.invoke(app, ["talent-pool", "--json"])
+    assert pool.exit_code == 0, pool.output
+    assert [r["job_number"] for r in json.loads(pool.output)] == ["E00002"]
+    facts = runner.invoke(app, ["facts", "--json", "--job-number", "E00101"])
+    assert facts.exit_code == 0, facts.output
+    assert {(f["kpi_code"], f["period"]) for f in json.loads(facts.output)} == {
+        ("manager_evaluation", PERIOD), ("late_count", PERIOD), ("absence_days", PERIOD),
+    }  # fmt: skip
 
 
 def test_the_xlsx_export_has_every_number_under_two_header_rows(

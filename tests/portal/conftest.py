@@ -21,7 +21,9 @@ from sandbox.model import World, generate_world
 from sandbox.serving import SandboxServer
 
 SEED = 42
-EMPLOYEES = 60
+# The demo company at 60 people keeps `make test` quick; KPIHUB_PORTAL_TEST_EMPLOYEES=200 walks the
+# demo's default company.
+EMPLOYEES = int(os.environ.get("KPIHUB_PORTAL_TEST_EMPLOYEES", "60"))
 PERIODS = 2  # the trend page needs more than one month
 KPIHUB = str(Path(sys.executable).with_name("kpihub"))
 

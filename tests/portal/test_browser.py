@@ -9,13 +9,17 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from pydantic import SecretStr
 
 from portal.app import SESSION_COOKIE
+from quality.alerts.deliver import deliver
+from quality.alerts.notify import WorkNotificationSink
 from sandbox.apps.dingtalk_login import hr_userids
 from sandbox.company import Employee
 from tests.conftest import IN_CI
@@ -207,3 +211,136 @@ def test_a_form_without_its_csrf_token_is_refused(site: Site, context: BrowserCo
     assert page.get_by_test_id("signed-out").is_visible()
     page.goto(f"{site.url}/scores")
     assert page.url.startswith(site.sandbox.endpoints["KPIHUB_DINGTALK_LOGIN_URL"])
+
+
+SOUTH_SALES = 212
+
+
+def test_the_review_cycle_in_the_browser_every_step_audited(site: Site, browser: Browser) -> None:
+    people = people_of(site, SOUTH_SALES)
+    manager = next(p for p in people if p.leader and p.home_dept == SOUTH_SALES)
+    listed_scores = site.kpihub("scores", "--period", site.period, "--json")
+    final = {r["job_number"] for r in json.loads(listed_scores.stdout) if r["status"] == "final"}
+    employee = next(
+        p for p in people if not p.leader and p.home_dept == SOUTH_SALES and p.job_number in final
+    )
+    hr = next(p for p in site.world.employees if p.userid in hr_userids(site.world))
+    url = f"{site.url}/scores/{employee.job_number}/{site.period}"
+
+    def as_person(person: Employee) -> tuple[BrowserContext, Page]:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        sign_in(page, site, person)
+        page.goto(url)
+        return context, page
+
+    def state(page: Page) -> str:
+        return page.get_by_test_id("review-state").get_attribute("data-state") or ""
+
+    context, page = as_person(employee)
+    assert state(page) == "final"
+    assert page.locator("form.step").count() == 0  # nobody reviews their own score
+    context.close()
+
+    context, page = as_person(manager)
+    page.fill('form[data-step="approve"] input[name="comment"]', "数据核对无误")
+    page.click('form[data-step="approve"] button')
+    assert state(page) == "reviewed"
+    context.close()
+
+    context, page = as_person(employee)
+    appeal = page.locator('form[data-step="appeal"]')
+    appeal.locator('textarea[name="reason"]').fill("11月有一笔订单没有算进来")
+    appeal.locator('select[name="kpi_code"]').select_option("contract_amount")
+    appeal.locator("button").click()
+    assert state(page) == "appealed"
+    assert page.locator("tr[data-appeal]").count() == 1
+    context.close()
+
+    context, page = as_person(manager)
+    answer = page.locator('form[data-step="answer"]')
+    answer.locator('select[name="outcome"]').select_option("upheld")
+    answer.locator('textarea[name="answer"]').fill("该订单签于12月，计入下月")
+    answer.locator("button").click()
+    assert state(page) == "reviewed"
+    page.screenshot(path=str(ARTIFACTS / "review-appeal-answered.png"), full_page=False)
+    context.close()
+
+    context, page = as_person(employee)
+    page.click('form[data-step="confirm"] button')
+    assert state(page) == "confirmed"
+    context.close()
+
+    context, page = as_person(hr)
+    page.click('form[data-step="archive"] button')
+    assert state(page) == "archived"
+    context.close()
+
+    audit = site.kpihub(
+        "audit", "--period", site.period, "--job-number", employee.job_number, "--json"
+    )
+    assert audit.returncode == 0, audit.stderr
+    steps = [
+        (e["action"], e["actor"], e["detail"].get("before"), e["detail"].get("after"))
+        for e in json.loads(audit.stdout)
+        if e["action"].startswith(("review.", "appeal."))
+    ]
+    assert steps == [
+        ("review.approve", manager.job_number, "final", "reviewed"),
+        ("review.appeal", employee.job_number, "reviewed", "appealed"),
+        ("appeal.upheld", manager.job_number, "appealed", "reviewed"),
+        ("review.confirm", employee.job_number, "reviewed", "confirmed"),
+        ("review.archive", hr.job_number, "confirmed", "archived"),
+    ]
+    # The next person in the chain hears of each step once: the employee when the score is
+    # reviewed and when the appeal is answered, the managers when it is appealed.
+    env = site.sandbox.endpoints
+    notify = WorkNotificationSink(
+        env["KPIHUB_DINGTALK_BASE_URL"],
+        env["KPIHUB_DINGTALK_APP_KEY"],
+        SecretStr(env["KPIHUB_DINGTALK_APP_SECRET"]),
+        env["KPIHUB_DINGTALK_AGENT_ID"],
+    )
+    stores = site.stores()
+    for _ in range(2):  # a second delivery sends nothing again
+        deliver(stores.hub, [notify], datetime.now(UTC))
+    stores.dispose()
+    received = [
+        (m["userid_list"], json.dumps(m["msg"], ensure_ascii=False))
+        for m in site.sandbox.dingtalk.server.config.app.state.notifications.sent
+    ]
+    about_the_cycle = [(users, text) for users, text in received if "绩效成绩" in text]
+    leaders = [p.userid for p in people if p.leader and p.home_dept == SOUTH_SALES]
+    assert [users for users, _ in about_the_cycle] == [
+        [employee.userid],
+        sorted(leaders) if len(leaders) > 1 else leaders,
+        [employee.userid],
+    ]
+    assert "已审核" in about_the_cycle[0][1] and "维持原结果" in about_the_cycle[2][1]
+    assert "提出了申诉" in about_the_cycle[1][1]
+
+
+def test_a_review_step_out_of_scope_or_out_of_turn_changes_nothing(
+    site: Site, context: BrowserContext
+) -> None:
+    east_leader = next(p for p in people_of(site, EAST_SALES) if p.leader)
+    south = next(p for p in people_of(site, SOUTH_SALES) if not p.leader and p.home_dept == 212)
+    page = context.new_page()
+    sign_in(page, site, east_leader)
+    page.goto(f"{site.url}/scores?period={site.period}")
+    csrf = page.locator('input[name="csrf"]').first.get_attribute("value")
+    outside = page.request.post(
+        f"{site.url}/scores/{south.job_number}/{site.period}/approve", form={"csrf": csrf or ""}
+    )
+    assert outside.status == 404  # as if it did not exist
+    own = page.request.post(
+        f"{site.url}/scores/{east_leader.job_number}/{site.period}/confirm",
+        form={"csrf": csrf or ""},
+        headers={"Accept": "application/json"},
+    )
+    assert own.status == 409
+    assert own.json()["error"].endswith("not reviewed") or "held" in own.json()["error"]
+    no_token = page.request.post(
+        f"{site.url}/scores/{east_leader.job_number}/{site.period}/confirm", form={}
+    )
+    assert no_token.status == 403

@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-browser demo test lint ui portal clean reliability
+.PHONY: setup setup-browser demo test heavy lint ui portal clean reliability
 
 setup:
 	@./scripts/setup.sh
@@ -18,6 +18,10 @@ test: setup-browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+
+# The full-size runs `make test` leaves out: anomaly recall on a second company, and the like.
+heavy: setup-browser
+	$(BIN)/pytest -q -m heavy
 
 # The reliability suite at full size (hostile demos of the whole company against clean ones):
 # about half an hour; `make test` runs its quick part.

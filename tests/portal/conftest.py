@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from filelock import FileLock
 
 from pipelines.stores import Stores
 from sandbox.model import World, generate_world
@@ -26,6 +28,7 @@ SEED = 42
 EMPLOYEES = int(os.environ.get("KPIHUB_PORTAL_TEST_EMPLOYEES", "60"))
 PERIODS = 2  # the trend page needs more than one month
 KPIHUB = str(Path(sys.executable).with_name("kpihub"))
+DONE = ".demo-complete"
 
 
 @dataclass
@@ -86,24 +89,53 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     raise AssertionError(f"kpihub portal did not answer within 60 s: {log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    root = tmp_path_factory.mktemp("portal")
-    home = root / "home"
+def _demo_env(home: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("KPIHUB_DATABASE_URL", "KPIHUB_HR_STORE_URL", "DAGSTER_HOME")
     }
     env["KPIHUB_HOME"] = str(home)
+    return env
+
+
+def _run_demo(home: Path) -> None:
     demo = subprocess.run(
         [KPIHUB, "demo", "--seed", str(SEED), "--employees", str(EMPLOYEES), "--periods", "2"],
-        env=env,
+        env=_demo_env(home),
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The demo run once for the whole test session, however many workers share it: the first
+    worker to get here runs it, the others wait for it and reuse its home."""
+    if worker_id == "master":
+        home = tmp_path_factory.mktemp("portal-demo") / "home"
+        _run_demo(home)
+        return home
+    shared = tmp_path_factory.getbasetemp().parent
+    home = shared / f"portal-demo-{SEED}-{EMPLOYEES}"
+    with FileLock(f"{home}.lock"):
+        if not (home / DONE).exists():
+            shutil.rmtree(home, ignore_errors=True)
+            _run_demo(home)
+            (home / DONE).touch()
+    return home
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, demo_home: Path) -> Iterator[Site]:
+    """The portal on a copy of the demo's home of its own, so what one module's tests change
+    (reviews, the audit log) no other module sees."""
+    root = tmp_path_factory.mktemp("portal")
+    home = root / "home"
+    shutil.copytree(demo_home, home, ignore=shutil.ignore_patterns(DONE))
+    env = _demo_env(home)
     world = generate_world(SEED, EMPLOYEES)
     with SandboxServer(world, systems=("dingtalk",)) as sandbox:
         env.update(sandbox.endpoints)

@@ -27,6 +27,23 @@ def has_grade(grade: str | None, wanted: str) -> bool:
     return grade is not None and wanted in (grade, grade.split(" ", 1)[0])
 
 
+def matches(
+    score: Score,
+    *,
+    department: str | None = None,
+    template: str | None = None,
+    grade: str | None = None,
+    status: str | None = None,
+) -> bool:
+    """Whether one score passes every filter given, as :func:`current_scores` narrows them."""
+    return (
+        (department is None or in_department(score.department, department))
+        and (template is None or score.template == template)
+        and (grade is None or has_grade(score.grade, grade))
+        and (status is None or score.status == status)
+    )
+
+
 def current_scores(
     stores: Stores,
     period: str,
@@ -47,12 +64,7 @@ def current_scores(
         query = query.where(Score.status == status)
     with Session(stores.hr, expire_on_commit=False) as session:
         found = list(session.scalars(query.order_by(Score.job_number)))
-    return [
-        s
-        for s in found
-        if (department is None or in_department(s.department, department))
-        and (grade is None or has_grade(s.grade, grade))
-    ]
+    return [s for s in found if matches(s, department=department, grade=grade)]
 
 
 def score_row(s: Score) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from pipelines import review
 from pipelines.lineage import TraceNotFound, money_text, trace
 from pipelines.review import Actor, ReviewError
-from pipelines.score_list import current_scores, scored_periods
+from pipelines.score_list import current_scores, matches, scored_periods
 from portal import audit, i18n
 from portal.app import Portal
 from portal.charts import HEIGHT, WIDTH, grade_bars, trend_points
@@ -224,18 +224,7 @@ def _list_context(request: Request, portal: Portal, viewer: Viewer) -> dict[str,
         "grade": sorted({s.grade for s in visible if s.grade}),
         "status": sorted({s.status for s in visible}),
     }
-    chosen = {
-        s.id
-        for s in current_scores(
-            portal.stores,
-            period,
-            department=filters["department"],
-            template=filters["template"],
-            grade=filters["grade"],
-            status=filters["status"],
-        )
-    }
-    scores = [s for s in visible if s.id in chosen]
+    scores = [s for s in visible if matches(s, **filters)]
     sort = query.get("sort") or "job_number"
     key = SORTS.get(sort.lstrip("-"), SORTS["job_number"])
     scores.sort(key=key, reverse=sort.startswith("-"))

@@ -165,3 +165,17 @@ def test_a_callback_without_the_state_it_was_given_is_refused(site: Site) -> Non
         assert refused.status_code == 400
         assert refused.json() == {"error": "登录请求已过期或无效，请重新登录。"}
         assert client.get("/scores", headers=JSON).status_code == 401
+
+
+def test_the_list_filters_as_the_cli_does(site: Site) -> None:
+    hr = next(p for p in site.world.employees if p.userid in hr_userids(site.world))
+    cli = site.kpihub("scores", "--period", site.period, "--template", "sales", "--json")
+    assert cli.returncode == 0, cli.stderr
+    with site.signed_in(hr.userid) as client:
+        listed = client.get(
+            "/scores", params={"period": site.period, "template": "sales"}, headers=JSON
+        )
+    assert [r["job_number"] for r in listed.json()] == [
+        r["job_number"] for r in json.loads(cli.stdout)
+    ]
+    assert {r["template"] for r in listed.json()} == {"sales"}

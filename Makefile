@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-browser demo test heavy lint ui portal clean reliability
+.PHONY: setup setup-browser demo test heavy lint ui portal clean reliability lock
 
 setup:
 	@./scripts/setup.sh
@@ -27,6 +27,10 @@ heavy: setup-browser
 # about half an hour; `make test` runs its quick part.
 reliability: setup
 	./scripts/reliability.sh
+
+# requirements.lock anew from pyproject.toml (after changing a dependency); commit the result.
+lock:
+	./scripts/lock.sh
 
 lint: setup
 	$(BIN)/ruff check .

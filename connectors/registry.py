@@ -128,6 +128,12 @@ class Connector:
     directory: Callable[[RecordReader], Iterator[DirectoryEntry]] | None = None
     identity_streams: tuple[str, ...] = ()
     """The streams ``person_links`` and ``directory`` read: every fact asset depends on them."""
+    kind: str = "api"
+    """How the hub reaches the source (``api``, ``odbc``, ``files``): the kind its raw assets
+    show in the Dagster UI."""
+    freshness_hours: float | None = None
+    """How long after a sync the source's raw data is still fresh, when not the hub's daily
+    window (``KPIHUB_FRESHNESS_HOURS``): files dropped once a month, say."""
 
     def connect(self, environ: Mapping[str, str]) -> SourceClient:
         """Open the source with the endpoint and credentials named by ``env`` in ``environ``."""

@@ -17,14 +17,17 @@ from orchestration.checks import (
     run_fact_checks,
 )
 from orchestration.partitions import monthly
+from orchestration.raw_checks import raw_check_specs, run_raw_checks
 from orchestration.resources import StoresResource, source_resource_key
 from orchestration.score_metadata import scores_metadata
+from pipelines.amendments import land_changes
 from pipelines.directory import read_directory, reminder_receivers
 from pipelines.facts import current_facts
 from pipelines.landing import land_stream
 from pipelines.leases import stream_lease
 from pipelines.normalise import normalise_source
 from pipelines.publishing import score_period
+from pipelines.review import carry_amendments
 from schemas.catalog import load_catalog
 from schemas.settings import get_settings
 from schemas.templates import load_templates
@@ -48,6 +51,7 @@ def build_stream_asset(connector: Connector, stream_name: str) -> dg.AssetsDefin
         group_name=f"{connector.name}_raw",
         kinds={"api"},
         required_resource_keys={resource_key, "stores"},
+        check_specs=raw_check_specs(connector, stream_name, raw_key(connector, stream_name)),
         description=f"{connector.title} `{stream_name}` records as fetched, one row per version.",
     )
     def _stream(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -83,7 +87,16 @@ def build_stream_asset(connector: Connector, stream_name: str) -> dg.AssetsDefin
                 "allows; they are landed and counted in a finding, and the watermark was held "
                 "at now"
             )
-        return dg.MaterializeResult(metadata=metadata)
+        if stats.served_twice:
+            metadata["served_twice"] = len(stats.served_twice)
+            context.log.warning(
+                f"the source served {len(stats.served_twice)} record(s) twice in this pull; "
+                "each is landed once, and a finding names them"
+            )
+        checks = run_raw_checks(
+            stores.stores().hub, connector, stream_name, context.asset_key, context.run.run_id
+        )
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _stream
 
@@ -224,7 +237,16 @@ def build_scores_asset(
         templates = load_templates(templates_dir)
         # One publisher per month: two runs scoring it at once would both write version n + 1.
         with stream_lease(stores.hub, "scores", period, context.run.run_id):
+            decided = land_changes(stores, period, context.run.run_id)
             stats = score_period(stores, period, templates, connectors, context.run.run_id)
+        amended = carry_amendments(stores, period, get_settings().confirm_working_days)
+        if decided.created or decided.corrected:
+            context.log.info(
+                f"{decided.created + decided.corrected} fact(s) of approved target changes and "
+                "manual adjustments landed before scoring"
+            )
+        for job_number, _ in amended:
+            context.log.info(f"{job_number}: the amended score is back for confirmation")
         for left_out in stats.unassigned:
             context.log.warning(f"{left_out.person.job_number} is not scored: {left_out.reason}")
         return dg.MaterializeResult(metadata=scores_metadata(stats))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from connectors.registry import Connector
 from orchestration.partitions import monthly
 from pipelines.facts import current_facts
+from pipelines.leases import stream_lease
 from quality.expectations import Expectation, ExpectationResult, validate_rows
 from quality.fact_suites import DESCRIPTIONS, FACT_COLUMNS, FACT_KEY, fact_suite
 from schemas.catalog import Catalog, load_catalog
@@ -63,10 +65,12 @@ def fact_check_specs(
     ]
 
 
-def _failing_table(results: list[ExpectationResult]) -> dg.TableMetadataValue:
+def _failing_table(
+    results: list[ExpectationResult], key: Sequence[str] = FACT_KEY
+) -> dg.TableMetadataValue:
     value_columns = sorted({c for r in results for row in r.failing_rows for c in row})
-    columns = ["expectation", *[c for c in value_columns if c in FACT_KEY]]
-    columns += [c for c in value_columns if c not in FACT_KEY]
+    columns = ["expectation", *[c for c in value_columns if c in key]]
+    columns += [c for c in value_columns if c not in key]
     records = [
         dg.TableRecord({"expectation": r.name, **{c: _text(row.get(c)) for c in columns[1:]}})
         for r in results
@@ -81,7 +85,10 @@ def _text(value: Any) -> str | None:
 
 
 def check_result(
-    name: str, asset: dg.AssetKey, results: list[ExpectationResult]
+    name: str,
+    asset: dg.AssetKey,
+    results: list[ExpectationResult],
+    key: Sequence[str] = FACT_KEY,
 ) -> dg.AssetCheckResult:
     """One check's result: failed if any expectation failed, at ERROR if an ERROR one did."""
     failed = [r for r in results if not r.passed]
@@ -113,7 +120,7 @@ def check_result(
                     for r in results
                 ]
             ),
-            "failing_rows": _failing_table(results),
+            "failing_rows": _failing_table(results, key),
         },
     )
 
@@ -175,7 +182,13 @@ def run_anomaly_check(
     catalog = catalog or load_catalog()
     if not anomaly_check_spec(connector, key, catalog):
         return []
-    with Session(engine) as session, session.begin():
+    # One run at a time raises a source's month of findings: two at once (two demos) would
+    # both insert the same new finding.
+    with (
+        stream_lease(engine, "anomalies", f"{connector.name}/{period}", run_id),
+        Session(engine) as session,
+        session.begin(),
+    ):
         raised = run_anomaly_detection(session, catalog, connector.name, period, run_id)
         rows = [
             {

@@ -37,8 +37,11 @@ from pipelines.stores import Stores
 from pipelines.talent_pool import pool_rules
 from schemas.settings import get_settings
 
-# The demo prints its own summary; Dagster's step-by-step log stays in the run's event log.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The demo prints its own summary, and a failure as one line naming its source and why (see
+# run_failure); Dagster's step-by-step log, its failures and their stack traces included, stays
+# in the run's event log for the UI. Its console logger would print a failure's stack trace
+# above the demo's line, so it says only what is critical.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -141,8 +144,12 @@ def _print_sync(console: Console, summary: RunSummary, reported: set[str] | None
 
 
 def _reason(event: dg.DagsterEvent) -> str:
-    """The error's own words on one line, without the exception's module path in front."""
+    """The error's own words on one line, without the exception's module path in front. Dagster
+    wraps what an asset raised ("Error occurred while executing op ..."); the asset's own error,
+    which names the source, stream, URL or variable, is the cause it carries."""
     error = event.step_failure_data.error
+    while error is not None and (error.cls_name or "").startswith("Dagster") and error.cause:
+        error = error.cause
     if error is None:
         return "no reason recorded"
     message = error.message
@@ -185,6 +192,20 @@ def sandbox_clock() -> Callable[[], datetime] | None:
     except ValueError:
         raise fail(f"{SANDBOX_NOW_ENV}={text!r} is not an ISO 8601 instant") from None
     return lambda: moment
+
+
+def score_month(
+    defs: dg.Definitions, instance: dg.DagsterInstance, period: str
+) -> dg.ExecuteInProcessResult:
+    """One month's ``score_period`` run (normalise, score, publish) on ``instance``: what the
+    demo does for each month and ``kpihub score`` for one."""
+    return defs.resolve_job_def("score_period").execute_in_process(
+        instance=instance,
+        partition_key=period,
+        run_config=QUIET,
+        tags=process_tags(),
+        raise_on_error=False,
+    )
 
 
 def run_demo(
@@ -242,13 +263,7 @@ def run_demo(
         ):
             facts_table.add_column(column, justify="right")
         for period in closed_periods(periods):
-            result = defs.resolve_job_def("score_period").execute_in_process(
-                instance=instance,
-                partition_key=period,
-                run_config=QUIET,
-                tags=process_tags(),
-                raise_on_error=False,
-            )
+            result = score_month(defs, instance, period)
             if not result.success:
                 raise fail(run_failure(result, f"score_period {period}"), code=1)
             summary = RunSummary.of(result)

@@ -20,6 +20,7 @@ from connectors.sdk.source import SourceClient
 from connectors.sdk.timeparse import now_utc
 from pipelines.clock_skew import FutureStamps, horizon, record_future_stamps
 from pipelines.leases import renew, stream_lease
+from quality.served_twice import record_served_twice
 from schemas.envelope import RawRecord, canonical_json
 from schemas.tables import QuarantineEntry, RawRecordVersion, RecordHead, StreamState
 
@@ -40,6 +41,8 @@ class LandingStats:
     future_stamped: dict[str, str] = field(default_factory=dict)
     """Records stamped later than the hub's clock allows, by key (landed, and a finding)."""
     watermark_held: bool = False
+    served_twice: set[str] = field(default_factory=set)
+    """Keys the source served more than once in this pull (landed once, and a finding)."""
 
 
 def load_state(session: Session, source: str, stream: str) -> dict[str, Any] | None:
@@ -210,12 +213,17 @@ def _land_held(engine: Engine, source: SourceClient, stream: Stream, run_id: str
         with Session(engine) as session, session.begin():
             landed, moved = land_records(session, page.records, run_id, now)
             _quarantine_rejected(session, page, stream, source.name, run_id, now)
+            # With the page it came with: the finding is stored exactly when the page is.
+            repeated = _repeated(page)
+            if repeated:
+                record_served_twice(session, source.name, stream.name, repeated, run_id)
             record_future_stamps(session, source.name, stream.name, ahead)
             renew(session, source.name, stream.name, run_id)
             if stream.incremental or page.final:
                 if page.final:
                     committed["last_sync_at"] = now.isoformat()
                 _save_state(session, source.name, stream.name, committed, run_id)
+        stats.served_twice |= repeated
         stats.pages += 1
         stats.pulled += len(page.records) + len(page.rejected)
         stats.landed += landed
@@ -228,3 +236,14 @@ def _land_held(engine: Engine, source: SourceClient, stream: Stream, run_id: str
     stats.future_stamped = dict(ahead.records)
     stats.watermark_held = ahead.watermark_held
     return stats
+
+
+def _repeated(page: Page) -> set[str]:
+    """Keys served twice: within the page, or as the page's reader reports across its pages."""
+    seen: set[str] = set()
+    twice = set(page.served_twice)
+    for record in page.records:
+        if record.record_key in seen:
+            twice.add(record.record_key)
+        seen.add(record.record_key)
+    return twice

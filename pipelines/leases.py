@@ -3,12 +3,13 @@ schedule overlapping a manual re-run, two hosts on one PostgreSQL store) would r
 same record versions. A run first takes the stream's lease in the hub store: the second run waits
 for it, then finds the versions already landed, or stops after ``KPIHUB_LEASE_WAIT_SECONDS`` with
 one line naming the run that holds it. A lease lasts ``TTL`` and is renewed with every page, so
-the stream of a killed run is free again soon after."""
+the stream of a killed run is free again soon after; sooner still when the next command on the
+host finds the run's process gone and frees its leases (``release_runs``)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -97,6 +98,17 @@ def release(engine: Engine, source: str, stream: str, holder: str) -> None:
         )
 
 
+def release_runs(engine: Engine, holders: Collection[str]) -> int:
+    """Free every lease held by these runs; returns how many were freed. For runs known to be
+    dead (their process was killed): whatever they wrote uncommitted died with their
+    connection, so nothing is gained by making the next run wait out the ``TTL``."""
+    if not holders:
+        return 0
+    with Session(engine) as session, session.begin():
+        result = session.execute(delete(StreamLease).where(StreamLease.holder.in_(list(holders))))
+        return int(result.rowcount or 0)
+
+
 @contextmanager
 def stream_lease(engine: Engine, source: str, stream: str, holder: str) -> Iterator[None]:
     acquire(engine, source, stream, holder)
@@ -106,4 +118,4 @@ def stream_lease(engine: Engine, source: str, stream: str, holder: str) -> Itera
         release(engine, source, stream, holder)
 
 
-__all__ = ["TTL", "LeaseHeld", "acquire", "release", "renew", "stream_lease"]
+__all__ = ["TTL", "LeaseHeld", "acquire", "release", "release_runs", "renew", "stream_lease"]

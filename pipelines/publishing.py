@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from connectors.registry import Connector
 from connectors.sdk.timeparse import now_utc
+from pipelines.amendments import amendment_texts
 from pipelines.assignment import Person, Unassigned, assign
 from pipelines.facts import current_facts, decimal_text
 from pipelines.grading import Graded, grade_cohort
@@ -37,7 +38,7 @@ from pipelines.roster import load_people
 from pipelines.scoring import FINAL, HELD, FactValue, ScoreResult, score_person
 from pipelines.stores import Stores
 from quality.holds import finding_id, period_findings
-from schemas.facts import TARGET
+from schemas.facts import MANUAL, MANUAL_ADJUSTMENT, REVISED, TARGET
 from schemas.tables import AuditEntry, KpiFactRow, Score, ScoreAdjustment, ScoreComponent
 from schemas.templates import ScoringTemplate
 
@@ -58,6 +59,8 @@ class ScoreDraft:
     graded: Graded | None = None
     fact_changes: Mapping[int, str] = field(default_factory=dict)
     releases: Mapping[int, str] = field(default_factory=dict)
+    amendments: Mapping[int, str] = field(default_factory=dict)
+    """The approved target changes and manual adjustments behind the review facts it read."""
 
     @property
     def job_number(self) -> str:
@@ -195,8 +198,17 @@ def draft_scores(
     target_codes = {c.kpi for t in templates for c in t.components if c.target_from}
     target_rows = current_facts(session, period, target_codes, kind=TARGET)
     targets = {(f.job_number, f.kpi_code, f.source): FactValue(f.id, f.value) for f in target_rows}
-    changes = {f.id: f.change_reason for f in [*rows, *target_rows] if f.change_reason}
-    origins = {f.id: (f.source, f.kpi_code) for f in [*rows, *target_rows]}
+    component_codes = {c.kpi for t in templates for c in t.components}
+    revised_rows = current_facts(session, period, component_codes, kind=REVISED)
+    revised: dict[str, dict[str, FactValue]] = defaultdict(dict)
+    for f in revised_rows:
+        revised[f.job_number][f.kpi_code] = FactValue(f.id, f.value)
+    manual_rows = current_facts(session, period, [MANUAL_ADJUSTMENT], kind=MANUAL)
+    manual = {f.job_number: FactValue(f.id, f.value) for f in manual_rows}
+    amendments = amendment_texts(session, [f.id for f in [*revised_rows, *manual_rows]])
+    every_row = [*rows, *target_rows, *revised_rows, *manual_rows]
+    changes = {f.id: f.change_reason for f in every_row if f.change_reason}
+    origins = {f.id: (f.source, f.kpi_code) for f in every_row}
     findings = period_findings(session, period)
     drafts: list[ScoreDraft] = []
     for assignment in assigned:
@@ -207,12 +219,17 @@ def draft_scores(
             if c.target_from and (job_number, c.kpi, c.target_from) in targets
         }
         own_actuals = actuals.get(job_number, {})
+        decided = {
+            "revised": revised.get(job_number, {}),
+            "manual": manual.get(job_number),
+        }
         result = score_person(
             template,
             job_number=job_number,
             period=period,
             actuals=own_actuals,
             targets=own_targets,
+            **decided,
         )
         read = {origins[i] for i in result.fact_ids if i in origins}
         holds = findings.holds(job_number, read)
@@ -224,6 +241,7 @@ def draft_scores(
                 actuals=own_actuals,
                 targets=own_targets,
                 hold_reasons=holds,
+                **decided,
             )
         drafts.append(
             ScoreDraft(
@@ -232,6 +250,7 @@ def draft_scores(
                 template.content_sha256,
                 fact_changes={i: changes[i] for i in result.fact_ids if i in changes},
                 releases=findings.releases(job_number, read),
+                amendments={i: amendments[i] for i in result.fact_ids if i in amendments},
             )
         )
     by_code = {t.code: t for t in templates}
@@ -260,10 +279,11 @@ def _component_changes(before: Sequence[ScoreComponent], draft: ScoreDraft) -> l
             c.target_source,
             c.target_fact_id,
         ):
+            why = draft.amendments.get(c.target_fact_id) if c.target_fact_id else None
             reasons.append(
                 f"{c.kpi_code} target {_text(old.target) or 'missing'} "
                 f"({old.target_source or 'none'}) -> {_text(c.target) or 'missing'} "
-                f"({c.target_source or 'none'})"
+                f"({c.target_source or 'none'})" + (f": {why}" if why else "")
             )
     reasons.extend(f"{kpi_code} removed" for kpi_code in prior)
     return reasons
@@ -276,7 +296,14 @@ def _adjustment_changes(before: Sequence[ScoreAdjustment], draft: ScoreDraft) ->
         old = prior.get(a.rule)
         if old is None or (old.value, list(old.fact_ids)) != (a.value, list(a.fact_ids)):
             old_value = "missing" if old is None or old.value is None else decimal_text(old.value)
-            reasons.append(f"{a.kpi_code} {old_value} -> {_text(a.value) or 'missing'}")
+            why = [draft.amendments[i] for i in a.fact_ids if i in draft.amendments]
+            reasons.append(
+                f"{a.kpi_code} {old_value} -> {_text(a.value) or 'missing'}"
+                + (f": {'; '.join(why)}" if why else "")
+            )
+    reasons.extend(
+        f"{rule} removed" for rule in prior.keys() - {a.rule for a in draft.result.adjustments}
+    )
     return reasons
 
 

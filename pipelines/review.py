@@ -30,7 +30,7 @@ from connectors.sdk.timeparse import now_utc
 from pipelines.review_notices import send_notice
 from pipelines.scoring import HELD
 from pipelines.stores import Stores
-from schemas.tables import Appeal, AuditEntry, Score, ScoreReview
+from schemas.tables import Appeal, AuditEntry, Score, ScoreChange, ScoreReview
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FINAL, REVIEWED, RETURNED = "final", "reviewed", "returned"
@@ -227,11 +227,13 @@ def _expect(step: Step, *states: str) -> None:
         )
 
 
-def _not_own(actor: Actor, job_number: str, what: str) -> None:
+def managing_others(actor: Actor, job_number: str, anyone: str, own: str) -> None:
+    """Refuse a step only a manager or HR may take, and nobody on their own score: ``anyone``
+    and ``own`` say the step both ways ("review a score", "review their own score")."""
     if not actor.manages:
-        raise ReviewError(f"only a manager or HR may {what}")
+        raise ReviewError(f"only a manager or HR may {anyone}")
     if actor.job_number == job_number:
-        raise ReviewError(f"nobody may {what} their own score")
+        raise ReviewError(f"nobody may {own}")
 
 
 def approve(
@@ -244,7 +246,7 @@ def approve(
 ) -> str:
     """The manager approves the score; the employee then has ``working_days`` to confirm or
     appeal. Returns the new state."""
-    _not_own(actor, job_number, "review a score")
+    managing_others(actor, job_number, "review a score", "review their own score")
     with _step(stores, job_number, period, actor.job_number) as step:
         _expect(step, FINAL)
         step.move("review.approve", REVIEWED, comment, working_days_after(now_utc(), working_days))
@@ -253,7 +255,7 @@ def approve(
 
 def send_back(stores: Stores, actor: Actor, job_number: str, period: str, comment: str) -> str:
     """The manager returns the score to HR, saying why."""
-    _not_own(actor, job_number, "return a score to HR")
+    managing_others(actor, job_number, "return a score to HR", "return their own score to HR")
     if not comment.strip():
         raise ReviewError("returning a score to HR needs a comment saying why")
     with _step(stores, job_number, period, actor.job_number) as step:
@@ -331,26 +333,23 @@ def answer_appeal(
     outcome: str,
     answer: str,
     working_days: int = 5,
+    change_id: int | None = None,
 ) -> str:
     """The manager or HR answers the open appeal. ``upheld``: the score stands and is reviewed
-    again (a fresh deadline). ``amended``: the score will change through a target change or a
-    manual adjustment, never a typed-over number; it stays appealed until the new version is
-    published, which puts it back at ``final``."""
-    _not_own(actor, job_number, "answer an appeal on")
+    again (a fresh deadline). ``amended``: the score changes through the target change or
+    manual adjustment ``change_id`` names, never a typed-over number; it stays appealed until
+    the new version carrying the approved change is published, which is then ``reviewed``
+    again (see :func:`carry_amendments`)."""
+    managing_others(actor, job_number, "answer an appeal", "answer an appeal on their own score")
     if outcome not in OUTCOMES:
         raise ReviewError(f"an appeal's outcome is one of {', '.join(OUTCOMES)}, not {outcome!r}")
     if not answer.strip():
         raise ReviewError("an answer to an appeal needs a text")
     with _step(stores, job_number, period, actor.job_number) as step:
         _expect(step, APPEALED)
-        appeal = step.hr.scalar(
-            select(Appeal)
-            .where(Appeal.job_number == job_number, Appeal.period == period, Appeal.status == OPEN)
-            .order_by(Appeal.id.desc())
-            .limit(1)
-        )
-        if appeal is None:
-            raise ReviewError(f"the score of {job_number} for {period} has no open appeal")
+        appeal = open_appeal(step.hr, job_number, period)
+        if outcome == AMENDED:
+            appeal.change_id = _amendment(step.hr, job_number, period, change_id)
         appeal.status = outcome
         appeal.answer = answer
         appeal.answered_by = actor.job_number
@@ -359,8 +358,38 @@ def answer_appeal(
             deadline = working_days_after(now_utc(), working_days)
             step.move("appeal.upheld", REVIEWED, answer, deadline, appeal_id=appeal.id)
         else:
-            step.move("appeal.amended", APPEALED, answer, appeal_id=appeal.id)
+            step.move("appeal.amended", APPEALED, answer, appeal_id=appeal.id, change_id=change_id)
         return step.state
+
+
+def _amendment(hr: Session, job_number: str, period: str, change_id: int | None) -> int:
+    """The change an amended answer makes: one proposed or approved for this very score."""
+    if change_id is None:
+        raise ReviewError(
+            "an amended answer names the target change or manual adjustment it makes: "
+            "propose one first"
+        )
+    change = hr.scalar(select(ScoreChange).where(ScoreChange.id == change_id))
+    if change is None or (change.job_number, change.period) != (job_number, period):
+        raise ReviewError(
+            f"there is no change {change_id} on the score of {job_number} for {period}"
+        )
+    if change.status == "rejected":
+        raise ReviewError(f"change {change_id} was rejected")
+    return change.id
+
+
+def open_appeal(hr: Session, job_number: str, period: str) -> Appeal:
+    """The score's appeal waiting for an answer; refused when there is none."""
+    appeal = hr.scalar(
+        select(Appeal)
+        .where(Appeal.job_number == job_number, Appeal.period == period, Appeal.status == OPEN)
+        .order_by(Appeal.id.desc())
+        .limit(1)
+    )
+    if appeal is None:
+        raise ReviewError(f"the score of {job_number} for {period} has no open appeal")
+    return appeal
 
 
 def archive(stores: Stores, actor: Actor, job_number: str, period: str) -> str:
@@ -397,6 +426,56 @@ def confirm_overdue(stores: Stores, now: datetime | None = None) -> list[tuple[s
             step.move("review.confirm", CONFIRMED, f"deadline {deadline} passed", deadline=True)
             confirmed.append((job_number, period))
     return confirmed
+
+
+def carry_amendments(
+    stores: Stores, period: str, working_days: int = 5, now: datetime | None = None
+) -> list[tuple[str, str]]:
+    """Put back at ``reviewed`` every appealed score of ``period`` whose appeal was answered
+    ``amended`` and whose new version was published after the amendment was approved: the
+    manager already reviewed the change when they made it, so the employee confirms or appeals
+    the restated score, with a fresh deadline. Returns the (job number, period) moved."""
+    moment = now or now_utc()
+    with Session(stores.hr) as hr:
+        candidates = [
+            (r.job_number, a.id, a.change_id)
+            for r, a in hr.execute(
+                select(ScoreReview, Appeal)
+                .join(
+                    Appeal,
+                    (Appeal.job_number == ScoreReview.job_number)
+                    & (Appeal.period == ScoreReview.period),
+                )
+                .where(
+                    ScoreReview.period == period,
+                    ScoreReview.state == APPEALED,
+                    Appeal.status == AMENDED,
+                    Appeal.change_id.is_not(None),
+                    Appeal.score_version == ScoreReview.score_version,
+                )
+            )
+        ]
+    moved: list[tuple[str, str]] = []
+    for job_number, appeal_id, change_id in candidates:
+        with _step(stores, job_number, period, "kpihub") as step:
+            change = step.hr.scalar(select(ScoreChange).where(ScoreChange.id == change_id))
+            if step.row is None or step.row.state != APPEALED or change is None:
+                continue
+            if step.row.score_version == step.score.version or change.decided_at is None:
+                continue  # no new version yet, or the change is still waiting for HR
+            if change.status != "approved" or change.decided_at > step.score.published_at:
+                continue
+            step.move(
+                "review.amended",
+                REVIEWED,
+                f"version {step.score.version} carries {change.kind} change {change.id}, "
+                f"the amendment of appeal {appeal_id}",
+                working_days_after(moment, working_days),
+                appeal_id=appeal_id,
+                change_id=change.id,
+            )
+            moved.append((job_number, period))
+    return moved
 
 
 def review_view(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
@@ -440,6 +519,7 @@ def review_view(stores: Stores, job_number: str, period: str) -> dict[str, Any]:
                 "answer": a.answer,
                 "answered_by": a.answered_by,
                 "answered_at": a.answered_at.isoformat() if a.answered_at else None,
+                "change_id": a.change_id,
             }
             for a in appeals
         ],

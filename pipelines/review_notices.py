@@ -1,7 +1,7 @@
 """Who hears about a review step, by DingTalk work notification through the alert outbox: the
-employee when their score is reviewed and when their appeal is answered, their managers when
-they appeal. The delivery key names the step, the score version and the appeal, so each notice
-leaves once however often a request is repeated."""
+employee when their score is reviewed, when their appeal is answered and when the amended score
+is back for confirmation; their managers when they appeal. The delivery key names the step, the
+score version and the appeal, so each notice leaves once however often a request is repeated."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ TEXTS = {
     "review.appeal": ("managers", "{name}（{job_number}）对 {period} 的绩效成绩提出了申诉。"),
     "appeal.upheld": ("employee", "您对 {period} 绩效成绩的申诉已答复：维持原结果。"),
     "appeal.amended": ("employee", "您对 {period} 绩效成绩的申诉已答复：将予以修正。"),
+    "review.amended": (
+        "employee",
+        "您 {period} 的绩效成绩已按申诉修正并重新发布，请在 {due} 前确认或申诉。",
+    ),
 }
 
 

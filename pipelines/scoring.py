@@ -4,8 +4,11 @@
   of 0 attains the cap), clamped to [0, cap], rounded half up to 4 decimals;
 - points = attainment x 100 x weight; the subtotal is the sum of the points;
 - adjustments run in the template's order on the subtotal: ``multiply`` (late more than 3 times:
-  x 0.9) and ``subtract`` (5 points per absence day); the result is floored at 0 and rounded half
-  up to 2 decimals;
+  x 0.9) and ``subtract`` (5 points per absence day); then the person's manual adjustment approved
+  by HR, if any (``add``: a bonus, or a deduction when negative); the result is floored at 0 and
+  rounded half up to 2 decimals;
+- an approved target change (a ``revised`` target fact) outranks both the person's own target
+  fact and the template's target;
 - a missing fact or target does what the component's ``when_missing`` says: ``hold`` the score
   with the reason, score ``zero``, or ``exclude`` the component and renormalise the other weights
   (rounded half up to 4 decimals, and recorded as the weights used).
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from schemas.facts import MANUAL_ADJUSTMENT, REVIEW_SOURCE
 from schemas.templates import (
     Component,
     Direction,
@@ -39,7 +43,9 @@ FINAL = "final"
 HELD = "held"
 
 ComponentStatus = Literal["scored", "zero", "excluded", "missing"]
-AdjustmentKind = Literal["multiply", "subtract"]
+AdjustmentKind = Literal["multiply", "subtract", "add"]
+MANUAL_RULE = "manual"
+"""The rule name of the manual adjustment, after the template's own rules."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,8 @@ class FactValue:
 @dataclass(frozen=True)
 class Target:
     """The target a component is measured against and where it came from: a target fact of the
-    person and month (``erp``, with its fact id) or the template (``template``)."""
+    person and month (``erp``, with its fact id), an approved target change (``review``, with
+    its fact id) or the template (``template``)."""
 
     value: Decimal
     source: str
@@ -142,10 +149,15 @@ def points(attainment_value: Decimal, weight: Decimal) -> Decimal:
     return attainment_value * HUNDRED * weight
 
 
-def resolve_target(component: Component, target_fact: FactValue | None) -> Target | str:
-    """The person's own target fact when the template takes one and there is one, else the
-    template's target; or why there is none. A target fact that is not positive cannot be
-    divided by and is not silently replaced by the template's."""
+def resolve_target(
+    component: Component, target_fact: FactValue | None, revised: FactValue | None = None
+) -> Target | str:
+    """An approved target change first (HR decided it for this person and month); then the
+    person's own target fact when the template takes one and there is one, else the template's
+    target; or why there is none. A target fact that is not positive cannot be divided by and is
+    not silently replaced by the template's."""
+    if revised is not None:
+        return Target(revised.value, REVIEW_SOURCE, revised.fact_id)
     if component.target_from is not None and target_fact is not None:
         if target_fact.value <= 0:
             return (
@@ -177,9 +189,13 @@ class _Measured:
 
 
 def _measure(
-    component: Component, actual: FactValue | None, target_fact: FactValue | None, period: str
+    component: Component,
+    actual: FactValue | None,
+    target_fact: FactValue | None,
+    revised: FactValue | None,
+    period: str,
 ) -> _Measured:
-    target = resolve_target(component, target_fact)
+    target = resolve_target(component, target_fact, revised)
     problems: list[str] = []
     if actual is None:
         problems.append(f"{component.kpi}: no fact for {period}")
@@ -198,10 +214,13 @@ def score_components(
     period: str,
     actuals: Mapping[str, FactValue],
     targets: Mapping[str, FactValue],
+    revised: Mapping[str, FactValue] | None = None,
 ) -> tuple[tuple[ComponentResult, ...], tuple[str, ...]]:
     """Every component of ``template`` scored, and the reasons to hold the score."""
+    changed = revised or {}
     measured = [
-        _measure(c, actuals.get(c.kpi), targets.get(c.kpi), period) for c in template.components
+        _measure(c, actuals.get(c.kpi), targets.get(c.kpi), changed.get(c.kpi), period)
+        for c in template.components
     ]
     excluded = [m.missing is not None and m.component.when_missing == "exclude" for m in measured]
     used = renormalised(
@@ -248,7 +267,25 @@ def score_components(
 
 
 def apply_adjustment(kind: AdjustmentKind, total: Decimal, amount: Decimal) -> Decimal:
-    return total * amount if kind == "multiply" else total - amount
+    if kind == "multiply":
+        return total * amount
+    return total + amount if kind == "add" else total - amount
+
+
+def manual_adjustment(total: Decimal, fact: FactValue) -> AdjustmentResult:
+    """The manual adjustment points HR approved for the person and month, added to the total
+    after the template's rules (negative points are a deduction)."""
+    return AdjustmentResult(
+        rule=MANUAL_RULE,
+        kind="add",
+        kpi_code=MANUAL_ADJUSTMENT,
+        value=fact.value,
+        applied=fact.value != 0,
+        amount=fact.value if fact.value != 0 else None,
+        total_before=total,
+        total_after=total + fact.value,
+        fact_ids=(fact.fact_id,),
+    )
 
 
 def run_adjustments(
@@ -327,14 +364,22 @@ def score_person(
     actuals: Mapping[str, FactValue],
     targets: Mapping[str, FactValue] | None = None,
     hold_reasons: Sequence[str] = (),
+    revised: Mapping[str, FactValue] | None = None,
+    manual: FactValue | None = None,
 ) -> ScoreResult:
     """Score one person. ``actuals`` and ``targets`` are their current facts of ``period`` by KPI
-    code (targets only for components with ``target_from``); ``hold_reasons`` are found outside
-    the rules (an open ERROR finding on the facts) and hold the score too. A held score's total
-    counts the held components as 0 points: what the person has at least."""
-    components, component_holds = score_components(template, period, actuals, targets or {})
+    code (targets only for components with ``target_from``); ``revised`` their approved target
+    changes by KPI code and ``manual`` their approved manual adjustment points; ``hold_reasons``
+    are found outside the rules (an open ERROR finding on the facts) and hold the score too. A
+    held score's total counts the held components as 0 points: what the person has at least."""
+    components, component_holds = score_components(
+        template, period, actuals, targets or {}, revised
+    )
     subtotal = sum((c.points for c in components), ZERO)
     adjustments, adjustment_holds = run_adjustments(template, period, subtotal, actuals)
+    if manual is not None:
+        before = adjustments[-1].total_after if adjustments else subtotal
+        adjustments = (*adjustments, manual_adjustment(before, manual))
     running = adjustments[-1].total_after if adjustments else subtotal
     holds = (*hold_reasons, *component_holds, *adjustment_holds)
     return ScoreResult(

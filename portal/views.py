@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from pipelines import review
+from pipelines import amendments, review
 from pipelines.lineage import TraceNotFound, money_text, trace
 from pipelines.review import Actor, ReviewError
 from pipelines.score_list import current_scores, matches, scored_periods
@@ -321,11 +321,37 @@ async def score_page(request: Request) -> Response:
     if form == "json":
         return JSONResponse(data)
     scope = await run_in_threadpool(scope_for, portal, viewer)
+    changes, history = await run_in_threadpool(_changes_and_history, portal, job_number, period)
+    steps = steps_for(viewer, scope.role, data)
     return render(
         request,
         "score.html",
-        {"data": data, "steps": steps_for(viewer, scope.role, data), "role": scope.role},
+        {
+            "data": data,
+            "steps": steps,
+            "role": scope.role,
+            "changes": changes,
+            "history": history,
+            "decides": scope.role == "hr",
+        },
     )
+
+
+HISTORY_LEFT_OUT = ("score.view", "portal.sign_in")
+
+
+def _changes_and_history(
+    portal: Portal, job_number: str, period: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The target changes and adjustments asked for on this score, and its own audit history:
+    every step, change and publication, without the views."""
+    changes = amendments.list_changes(portal.stores, period=period, job_number=job_number)
+    history = [
+        e
+        for e in review.audit_entries(portal.stores, period, job_number)
+        if e["action"] not in HISTORY_LEFT_OUT and e["subject"].split("/")[0] == job_number
+    ]
+    return changes, history
 
 
 def steps_for(viewer: Viewer, role: str, data: dict[str, Any]) -> list[str]:
@@ -347,6 +373,11 @@ def steps_for(viewer: Viewer, role: str, data: dict[str, Any]) -> list[str]:
         steps.append("answer")
     if state == review.CONFIRMED and role == "hr":
         steps.append("archive")
+    if manages and state != review.ARCHIVED:
+        steps.append("target")
+        policy = amendments.policy_of(data["score"]["template"])
+        if role == "hr" or policy.by_managers:
+            steps.append("adjust")
     return steps
 
 
@@ -442,7 +473,36 @@ def _act(
         )  # fmt: skip
     if action == "archive":
         return review.archive(stores, actor, job_number, period)
+    answer = form.get("answer", "").strip() or None
+    if action == "target":
+        amendments.propose_target(
+            stores, actor, job_number, period, form.get("kpi_code", ""), form.get("target", ""),
+            form.get("reason", ""), answer,
+        )  # fmt: skip
+        return review.review_view(stores, job_number, period)["state"]
+    if action == "adjust":
+        amendments.add_adjustment(
+            stores, actor, job_number, period, form.get("points", ""), form.get("reason", ""),
+            answer,
+        )  # fmt: skip
+        return review.review_view(stores, job_number, period)["state"]
+    if action in ("approve_change", "reject_change"):
+        change_id = form.get("change_id", "")
+        if not change_id.isdigit() or not _change_on(stores, int(change_id), job_number, period):
+            return None
+        amendments.decide(
+            stores, actor, int(change_id), action == "approve_change", form.get("note") or None
+        )
+        return review.review_view(stores, job_number, period)["state"]
     raise ReviewError(f"there is no review step {action!r}")
+
+
+def _change_on(stores: Any, change_id: int, job_number: str, period: str) -> bool:
+    """Whether the change belongs to this score: a change is decided on its own score's page,
+    whose scope was checked, never through another's."""
+    return any(
+        c["id"] == change_id for c in amendments.list_changes(stores, period, None, job_number)
+    )
 
 
 async def review_step(request: Request) -> Response:

@@ -11,10 +11,9 @@ so a statistical hunch never holds a score unless HR configured the KPI as ERROR
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,47 +22,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from quality import clock as terminal_clock
+from quality import duplicates as booked_twice
+from quality import uniform as uniform_evaluator
+from quality.fact_records import fact_records
 from quality.findings import CONFIRMED, Observation, clear_finding, raise_finding
+from quality.scores import Anomaly, Score, robust_z
 from schemas.catalog import Catalog, Kpi
 from schemas.tables import FactInput, Finding, KpiFactRow, RawRecordVersion, RecordHead
 
-MAD_SCALE = 1.4826
-"""1.4826 x MAD estimates the standard deviation of normally distributed values."""
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RECORDS_IN_DETAIL = 50
 PERSON_CHECK = "anomaly.{kpi}"
 VOLUME_CHECK = "anomaly.volume"
-
-
-@dataclass(frozen=True)
-class Score:
-    """How far one value lies from its baseline, in robust standard deviations."""
-
-    value: float
-    median: float
-    scale: float
-    z: float
-    baseline: tuple[float, ...]
-
-
-def robust_z(
-    value: float,
-    baseline: Sequence[float],
-    *,
-    relative_floor: float = 0.0,
-    absolute_floor: float = 0.0,
-) -> Score:
-    """``(value - median) / scale`` with scale = max(1.4826 x MAD, floors). The floors keep a
-    flat baseline (MAD 0) from making every wobble infinitely far; with no floor and a flat
-    baseline, any difference is infinite and equality is 0."""
-    median = statistics.median(baseline)
-    mad = statistics.median(abs(b - median) for b in baseline)
-    scale = max(MAD_SCALE * mad, relative_floor * abs(median), absolute_floor)
-    if scale == 0:
-        z = 0.0 if value == median else float("inf") if value > median else float("-inf")
-    else:
-        z = (value - median) / scale
-    return Score(value, median, scale, z, tuple(baseline))
+CHECKS = {
+    "volume": VOLUME_CHECK,
+    booked_twice.METHOD: "anomaly.booked_twice",
+    uniform_evaluator.METHOD: "anomaly.uniform_evaluator",
+    terminal_clock.METHOD: "anomaly.terminal_clock",
+}
+"""The finding's check per method; a person's own-history or cohort anomaly is per KPI."""
 
 
 def basis_of(kpi: Kpi) -> str:
@@ -87,22 +65,6 @@ class FactPoint:
         if basis == "per_record":
             return float(self.value) / max(1, self.records)
         return float(self.value)
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    """One anomalous fact or stream volume, with what it was compared with."""
-
-    source: str
-    kpi_code: str
-    period: str
-    method: str
-    score: Score
-    job_number: str | None = None
-    stream: str | None = None
-    value: str = ""
-    record_keys: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def person_anomalies(
@@ -212,6 +174,16 @@ def _rounded(x: float) -> float | str:
     return round(x, 4) if abs(x) != float("inf") else str(x)
 
 
+def _threshold(method: str, kpi: Kpi) -> float | int:
+    """What the method's measure was held against: a z-score threshold, or a count."""
+    rule = kpi.anomaly
+    return {
+        "volume": rule.volume_threshold,
+        booked_twice.METHOD: 2,
+        uniform_evaluator.METHOD: rule.uniform_min_facts,
+    }.get(method, rule.threshold)
+
+
 def observation(anomaly: Anomaly, kpi: Kpi) -> Observation:
     """The finding an anomaly raises: where, what value, against which baseline, which records."""
     score = anomaly.score
@@ -230,14 +202,12 @@ def observation(anomaly: Anomaly, kpi: Kpi) -> Observation:
         "baseline_scale": _rounded(score.scale),
         "baseline": [_rounded(b) for b in score.baseline][:60],
         "z": _rounded(score.z),
-        "threshold": kpi.anomaly.volume_threshold
-        if anomaly.method == "volume"
-        else kpi.anomaly.threshold,
+        "threshold": _threshold(anomaly.method, kpi),
         "records": list(anomaly.record_keys[:RECORDS_IN_DETAIL]),
         "records_total": len(anomaly.record_keys),
         **anomaly.extra,
     }
-    check = VOLUME_CHECK if anomaly.method == "volume" else PERSON_CHECK.format(kpi=kpi.code)
+    check = CHECKS.get(anomaly.method) or PERSON_CHECK.format(kpi=kpi.code)
     return Observation(
         check_name=check,
         kind="anomaly",
@@ -390,7 +360,40 @@ def detect(session: Session, catalog: Catalog, source: str, period: str) -> list
                 ],
                 excluded_months=[f.period for f in mine if f.detail.get("month_z") is not None],
             )  # fmt: skip
+        found += _booking_anomalies(session, source, kpi, period)
+        for ref, rule in sorted(kpi.anomaly.clock_streams.items()):
+            stream_source, _, stream = ref.partition("/")
+            if stream_source == source:
+                punches = _payloads(session, source, stream)
+                months = periods[-(kpi.anomaly.history_months + 1) :]
+                found += terminal_clock.clock_anomalies(
+                    source, stream, kpi, period, rule, punches, months
+                )
     return found
+
+
+def _booking_anomalies(session: Session, source: str, kpi: Kpi, period: str) -> list[Anomaly]:
+    """How the month's facts were booked: an event twice, one evaluator's values all alike."""
+    rule = kpi.anomaly
+    wanted = rule.uniform_by is not None or any(
+        ref.partition("/")[0] == source for ref in rule.duplicate_fields
+    )
+    if not wanted:
+        return []
+    facts = fact_records(session, source, kpi.code, period)
+    return booked_twice.duplicate_anomalies(
+        source, period, kpi, facts
+    ) + uniform_evaluator.uniform_anomalies(source, period, kpi, facts)
+
+
+def _payloads(session: Session, source: str, stream: str) -> list[tuple[str, Any]]:
+    """The record key and payload of each current record of a stream."""
+    rows = session.execute(
+        select(RecordHead.record_key, RawRecordVersion.payload)
+        .join(RawRecordVersion, RawRecordVersion.id == RecordHead.version_id)
+        .where(RecordHead.source == source, RecordHead.stream == stream)
+    )
+    return [(key, payload) for key, payload in rows if isinstance(payload, dict)]
 
 
 def run_anomaly_detection(

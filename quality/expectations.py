@@ -1,7 +1,9 @@
 """Expectations as data, validated by great-expectations 1.x.
 
-A declaration says what must hold (a kind, a column, a severity, the rows it applies to); the
-runner turns a list of them into GX expectations and runs them on one pandas batch of row dicts.
+A declaration (connectors/sdk/expectations.py, so a source's folder can declare its streams'
+suites without knowing this runner) says what must hold (a kind, a column, a severity, the rows
+it applies to); the runner turns a list of them into GX expectations and runs them on one pandas
+batch of row dicts.
 Declarations stay plain data so a suite can be built from the KPI catalog or a stream's schema
 and read in a review without knowing GX. GX is imported inside the runner: importing it costs
 seconds, which the CLI and the code location should not pay unless checks run.
@@ -10,52 +12,23 @@ seconds, which the CLI and the code location should not pay unless checks run.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-Severity = Literal["WARN", "ERROR"]
-Kind = Literal["not_null", "between", "in_set", "unique", "row_count"]
+from connectors.sdk.expectations import Expectation, Kind, Severity
+
+__all__ = [
+    "MAX_FAILING_ROWS",
+    "Expectation",
+    "ExpectationResult",
+    "Kind",
+    "Severity",
+    "validate_rows",
+]
+
 MAX_FAILING_ROWS = 20
 """Failing rows kept per result: enough to find the pattern, small enough for the UI."""
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """One rule on a table of rows.
-
-    ``kind`` picks the GX expectation: ``not_null``, ``between`` (``min_value``/``max_value``),
-    ``in_set`` (``value_set``), ``unique`` (``column``, or the compound ``columns``) and
-    ``row_count`` (``min_value``/``max_value`` on the whole table). ``where`` restricts a column
-    rule to rows whose columns hold one of the given values, e.g. the KPI codes of one unit.
-    ``check`` groups expectations into one named check a person sees.
-    """
-
-    kind: Kind
-    column: str | None = None
-    severity: Severity = "ERROR"
-    check: str = ""
-    where: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
-    args: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """A stable, readable name: ``between(value) where kpi_code in [...]``."""
-        target = self.column or ",".join(self.args.get("columns", ()))
-        text = f"{self.kind}({target})" if target else self.kind
-        if self.args and self.kind in ("between", "row_count"):
-            low, high = self.args.get("min_value"), self.args.get("max_value")
-            text += f" in [{_bound(low)}, {_bound(high)}]"
-        for column, values in sorted(self.where.items()):
-            text += f" where {column} in [{', '.join(str(v) for v in values)}]"
-        return text
-
-
-def _bound(value: object) -> str:
-    """``0`` rather than ``0.0``: the name is read by people, not parsed."""
-    if value is None:
-        return ""
-    return f"{value:g}" if isinstance(value, float | int) else str(value)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Who was where, when: terminal shifts and punches for the production floor, DingTalk attendance
 results for office staff, and the leave and approvals that excuse a late or missing punch.
 
-The model keeps, per person and working day, what really happened (on time, late, absent, on
-leave); the servers render it in each system's own shape, and the ground truth counts it.
+The model keeps, per person and working day, what the systems recorded (on time, late, absent,
+on leave); the servers render it in each system's own shape, and the ground truth counts it.
+Planted on top of what the seeded generator drew: a line whose terminals lost every punch of one
+day, and a terminal whose clock runs an hour late for a week, so everyone punching on it arrives
+late as far as any system can tell.
 """
 
 from __future__ import annotations
@@ -18,6 +21,21 @@ from sandbox.company import Company, Employee
 SHIFT_START = (8, 0)
 SHIFT_END = (17, 0)
 GRACE_MINUTES = 5
+CLOCK_LATE = timedelta(hours=1)
+
+
+def terminal_of(line: str, card_no: str) -> str:
+    """The terminal a card punches on: each line has two, and a card always uses the same one."""
+    return f"T-{line}-{1 + int(card_no) % 2:02d}"
+
+
+@dataclass(frozen=True)
+class ClockDrift:
+    """A terminal whose clock runs ``CLOCK_LATE`` behind on ``days``: every punch it stamps
+    then is that much later than the tap."""
+
+    device: str
+    days: frozenset[date]
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,7 @@ class DayRecord:
     tapped_twice: bool = False
     direction_unknown: bool = False
     record_id: int = 0
+    clock_late: bool = False
 
     @property
     def late(self) -> bool:
@@ -100,12 +119,14 @@ class Attendance:
         company: Company,
         as_of: date,
         outage: tuple[str, date] | None,
+        drifts: tuple[ClockDrift, ...] = (),
     ) -> None:
         self.seed = seed
         self.size = size
         self.company = company
         self.as_of = as_of
         self.outage = outage  # (line, day): the terminals of that line lost every punch
+        self.drifts = drifts
 
     def on(self, day: date) -> tuple[DayRecord, ...]:
         return self._by_day(period_of(day)).get(day, ())
@@ -174,9 +195,23 @@ class Attendance:
                 person.job_number, day, None, None, leave, approval, device_outage=True,
                 record_id=record_id,
             )  # fmt: skip
+        if self._drifted(person, day):
+            return DayRecord(
+                person.job_number, day,
+                None if arrival is None else arrival + CLOCK_LATE,
+                None if departure is None else departure + CLOCK_LATE,
+                leave, approval, record_id=record_id, clock_late=True,
+            )  # fmt: skip
         return DayRecord(
             person.job_number, day, arrival, departure, leave, approval, record_id=record_id
         )
+
+    def _drifted(self, person: Employee, day: date) -> bool:
+        drifted = [d.device for d in self.drifts if day in d.days]
+        if not drifted or not person.uses_terminals:
+            return False
+        card = person.badge_on(day) or person.current
+        return terminal_of(person.line or "", card.card_no) in drifted
 
     def _approval(
         self,

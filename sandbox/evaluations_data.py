@@ -3,7 +3,9 @@
 Who is evaluated: everyone employed during a closed month whose home department has a leader
 other than themselves gets a ``manager_evaluation`` from that leader; R&D people also get
 ``project_progress_rate`` and ``innovation_contribution`` from the project review board. Values
-come from a generator seeded per (company, month), so they never depend on other months.
+come from a generator seeded per (company, month), so they never depend on other months. Planted
+on top of what it drew: an evaluator who gives everyone they evaluate 100 for one month
+(``World.full_marks``).
 
 The files are as messy as the ones HR sends: sales and customer operations in a UTF-8 CSV with a
 BOM, English headers and trailing blank rows; everyone else's manager evaluation in a GBK CSV with
@@ -71,6 +73,8 @@ def evaluations(world: World, period: str) -> list[Evaluation]:
         comment = rng.choice(COMMENTS)
         progress = Decimal(rng.randint(110, 230)) / 2
         innovation = Decimal(rng.randint(40, 98))
+        if manager is not None and (manager.job_number, period) in world.full_marks:
+            score = Decimal(100)  # planted: drawn as usual, then overwritten
         if manager is not None and manager is not person:
             found.append(
                 Evaluation(

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sandbox.attendance_data import Attendance
-from sandbox.clock import SHANGHAI, rng_for, shift_month, workdays
+from sandbox.attendance_data import Attendance, ClockDrift, terminal_of
+from sandbox.clock import SHANGHAI, period_bounds, rng_for, shift_month, workdays
 from sandbox.company import Company, Department, Employee, generate_company
 from sandbox.crm_data import (
     FLOOD_SURVEYS,
@@ -33,10 +33,13 @@ from sandbox.plant_data import Plant
 
 HISTORY_MONTHS = 6
 HANDLED_ELSEWHERE: dict[str, str] = {
-    "duplicate_items": "landing stores each record version once, so the repeats never count",
-    "receipt_misposted": "corrected in the ERP before a daily pull of the closed month sees it",
+    "receipt_misposted": (
+        "the ERP shows the wrong salesperson for three days only; a pull in those days lands it, "
+        "and the correction as a new version of the receipt that restates the facts, which is "
+        "a correction, not an anomaly of the data; a later pull never sees the wrong version"
+    ),
 }
-"""Planted faults that are not statistical anomalies of the hub's facts or volumes: other parts
+"""Planted faults that are not anomalies the hub can observe in the data it holds: other parts
 of the hub handle them, so anomaly detection's recall is not measured on them."""
 
 __all__ = [
@@ -89,6 +92,8 @@ class World:
     attendance: Attendance
     erp: Erp
     anomalies: list[PlantedAnomaly] = field(default_factory=list)
+    full_marks: frozenset[tuple[str, str]] = frozenset()
+    """(evaluator's job number, period): that month the evaluator gives everyone 100."""
     clock: Callable[[], datetime] | None = None
     """The sandbox's own "now"; by default the wall clock, never past the end of ``as_of``."""
 
@@ -194,12 +199,20 @@ def generate_world(seed: int = 42, employees: int = 200, as_of: date | None = No
     taken = {collapse[0]} if collapse else set()
     drops = _draw_drops(rng, workers, taken, (spike_period, collapse_period), employees)
     afternoon = rng.choice(workdays(spike_period)[2:-2]) if workers else None
-    plant = Plant(seed, employees, company, as_of, collapse, frozenset(drops), afternoon)
-    attendance = Attendance(seed, employees, company, as_of, outage)
+    months = (spike_period, collapse_period)
+    full_marks = _draw_full_marks(rng, company, months, employees)
+    drifts = _draw_drifts(rng, company, outage, months, employees)
+    doubled = _draw_doubled(rng, workers, taken, months, employees)
+    plant = Plant(
+        seed, employees, company, as_of, collapse, frozenset(drops), afternoon, tuple(doubled)
+    )
+    attendance = Attendance(seed, employees, company, as_of, outage, tuple(drifts))
     erp = Erp(seed, employees, company, plant, periods, as_of, misposted_period=collapse_period)
     world = World(seed, employees, as_of, periods, company, crm, plant, attendance, erp)
+    world.full_marks = frozenset((job, period) for job, period, _ in full_marks)
     world.anomalies = _manifest(world, spike_period, collapse, outage)
     world.anomalies += extra + _plant_manifest(drops, afternoon)
+    world.anomalies += _later_manifest(world, full_marks, drifts, doubled)
     return world
 
 
@@ -276,6 +289,134 @@ def _draw_drops(
         taken.add(worker.job_number)
         drops.append((worker.job_number, period))
     return drops
+
+
+MIN_EVALUATED = 5
+"""An evaluator planted to give everyone 100 evaluates at least this many people that month:
+fewer equal scores could be chance."""
+DRIFT_DAYS = 5
+
+
+def _evaluated_by(company: Company, period: str) -> dict[str, list[Employee]]:
+    """Who each evaluator evaluates in ``period``, as sandbox/evaluations_data.py assigns
+    them: the leader of the person's home department, never the person themselves."""
+    leaders = {e.home_dept: e for e in company.employees if e.leader}
+    first, last = period_bounds(period)
+    found: dict[str, list[Employee]] = {}
+    for person in company.employees:
+        manager = leaders.get(person.home_dept)
+        employed = person.hired_date <= last and (
+            person.left_date is None or person.left_date > first
+        )
+        if manager is not None and manager is not person and employed:
+            found.setdefault(manager.job_number, []).append(person)
+    return found
+
+
+def _draw_full_marks(
+    rng: random.Random, company: Company, months: tuple[str, str], size: int
+) -> list[tuple[str, str, int]]:
+    """Evaluators who give everyone they evaluate 100 for one month: (job number, period,
+    how many people)."""
+    drawn: list[tuple[str, str, int]] = []
+    for n in range(_plant_count(size, 200)):
+        period = months[n % 2]
+        teams = _evaluated_by(company, period)
+        chosen = {job for job, p, _ in drawn if p == period}
+        candidates = sorted(
+            job for job, team in teams.items() if len(team) >= MIN_EVALUATED and job not in chosen
+        )
+        if not candidates:
+            continue
+        job = rng.choice(candidates)
+        drawn.append((job, period, len(teams[job])))
+    return drawn
+
+
+def _draw_drifts(
+    rng: random.Random,
+    company: Company,
+    outage: tuple[str, date] | None,
+    months: tuple[str, str],
+    size: int,
+) -> list[ClockDrift]:
+    """Terminals whose clock runs an hour late for a week of working days."""
+    lines = sorted({e.line for e in company.employees if e.line})
+    devices = sorted(
+        {
+            terminal_of(e.line, a.card_no)
+            for e in company.employees
+            if e.line and e.uses_terminals and (outage is None or e.line != outage[0])
+            for a in e.badges
+        }
+    )
+    drifts: list[ClockDrift] = []
+    if not lines or not devices:
+        return drifts
+    for n in range(_plant_count(size, 200)):
+        days = workdays(months[n % 2])
+        start = rng.randrange(0, max(1, len(days) - DRIFT_DAYS + 1))
+        drifts.append(ClockDrift(rng.choice(devices), frozenset(days[start : start + DRIFT_DAYS])))
+    return drifts
+
+
+def _draw_doubled(
+    rng: random.Random,
+    workers: list[Employee],
+    taken: set[str],
+    months: tuple[str, str],
+    size: int,
+) -> list[tuple[str, date]]:
+    """Workers one of whose production receipts is booked twice: (job number, day)."""
+    doubled: list[tuple[str, date]] = []
+    for n in range(_plant_count(size, 100)):
+        days = workdays(months[(n + 1) % 2])
+        day = rng.choice(days[:-3])
+        steady = [w for w in workers if w.job_number not in taken and w.employed_on(day)]
+        if not steady:
+            break
+        worker = rng.choice(steady)
+        taken.add(worker.job_number)
+        doubled.append((worker.job_number, day))
+    return doubled
+
+
+def _later_manifest(
+    world: World,
+    full_marks: list[tuple[str, str, int]],
+    drifts: list[ClockDrift],
+    doubled: list[tuple[str, date]],
+) -> list[PlantedAnomaly]:
+    found = [
+        PlantedAnomaly(
+            "evaluator_full_marks", "evaluations", period, "manager_evaluation",
+            stream="evaluations",
+            detail=f"evaluator {job} gives all {count} people they evaluate 100",
+        )
+        for job, period, count in full_marks
+    ]  # fmt: skip
+    for drift in drifts:
+        first, last = min(drift.days), max(drift.days)
+        found.append(
+            PlantedAnomaly(
+                "terminal_clock_late", "attendance", f"{first:%Y-%m}", "late_count",
+                stream="punches",
+                detail=f"terminal {drift.device} stamps every punch an hour late from "
+                f"{first.isoformat()} to {last.isoformat()}",
+            )
+        )  # fmt: skip
+    for job, day in doubled:
+        copy = world.plant.doubled_receipt(job, f"{day:%Y-%m}")
+        if copy is not None:
+            found.append(
+                PlantedAnomaly(
+                    "receipt_booked_twice", "erp", f"{day:%Y-%m}", "output_qty",
+                    job_number=job, stream="prd_instock",
+                    detail=f"the receipt of {copy.day.date().isoformat()} is booked a second "
+                    f"time as FID {copy.fid}",
+                )
+            )  # fmt: skip
+    return found
 
 
 def _bounds(period: str) -> tuple[date, date]:

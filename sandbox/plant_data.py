@@ -2,9 +2,10 @@
 
 Generated lazily per month from their own seeded generators, so a 10,000-person company's month
 costs only what is asked for. Planted anomalies: one worker's yield collapses in one month, some
-workers' output drops to a tenth for a month, and the QMS loses the afternoon of one day. They are
-applied to what the seeded generators drew, never by drawing differently, so the rest of the floor
-keeps its natural values.
+workers' output drops to a tenth for a month, the QMS loses the afternoon of one day, and some
+production receipts are booked twice (a second row with its own FID, the same worker, material,
+quantity and time). They are applied to what the seeded generators drew, never by drawing
+differently, so the rest of the floor keeps its natural values.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from functools import cache
 from sandbox.clock import local, month_number, rng_for, workdays
 from sandbox.company import Company, Employee
 
+DOUBLED_FID = 900_000
+"""Where a month's doubly booked receipts are numbered: past any month's own receipts."""
 MATERIALS = ("M-1001 轴承座", "M-1002 齿轮箱", "M-1003 电机壳", "M-1004 法兰盘")
 DEFECTS = ("D01 划伤", "D02 尺寸超差", "D03 气孔", "D04 毛刺", "D05 变形")
 
@@ -58,6 +61,7 @@ class Plant:
         collapse: tuple[str, str] | None,
         drops: frozenset[tuple[str, str]] = frozenset(),
         lost_afternoon: date | None = None,
+        doubled: tuple[tuple[str, date], ...] = (),
     ) -> None:
         self.seed = seed
         self.size = size
@@ -66,6 +70,7 @@ class Plant:
         self.collapse = collapse  # (job_number, period) whose yield collapses
         self.drops = drops  # (job_number, period) whose output falls to a tenth
         self.lost_afternoon = lost_afternoon  # the QMS kept no inspection after noon that day
+        self.doubled = doubled  # (job_number, day): that day's approved receipt is booked twice
         self.workers = [e for e in company.employees if e.role == "production"]
 
     def _working(self, worker: Employee, day: date) -> bool:
@@ -164,4 +169,34 @@ class Plant:
                 else r
                 for r in found
             ]
-        return tuple(found)
+        return tuple(found + self._doubled(found, period, base))
+
+    def _doubled(
+        self, found: list[ProductionReceipt], period: str, base: int
+    ) -> list[ProductionReceipt]:
+        """The second bookings of the month: a copy of the worker's first approved receipt on
+        or after the planted day, under a new FID."""
+        copies: list[ProductionReceipt] = []
+        for job_number, day in self.doubled:
+            if f"{day:%Y-%m}" != period:
+                continue
+            original = next(
+                (
+                    r
+                    for r in found
+                    if r.job_number == job_number and r.day.date() >= day and r.status == "C"
+                ),
+                None,
+            )
+            if original is not None:
+                fid = base + DOUBLED_FID + len(copies) + 1
+                copies.append(replace(original, fid=fid))
+        return copies
+
+    def doubled_receipt(self, job_number: str, period: str) -> ProductionReceipt | None:
+        """The copy booked for ``job_number`` in ``period``, if one was planted there."""
+        base = month_number(period) * 1_000_000 + DOUBLED_FID
+        return next(
+            (r for r in self.receipts(period) if r.fid > base and r.job_number == job_number),
+            None,
+        )

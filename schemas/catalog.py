@@ -32,6 +32,25 @@ class CatalogError(ValueError):
     """The KPI catalog could not be loaded or is inconsistent; the message says where and why."""
 
 
+class ClockRule(BaseModel):
+    """How to read a punch stream for a terminal whose clock is off: which payload fields name
+    the terminal, the person and the punch time (epoch seconds or ISO text)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str
+    person: str
+    time: str
+    min_people: int = Field(default=3, ge=1)
+    """A day of a terminal with fewer people punching says nothing about its clock."""
+    floor_minutes: float = Field(default=10.0, gt=0)
+    """The smallest scale of a terminal's day-to-day median first punch: arrivals of a few
+    people wander by minutes, a clock an hour off does not."""
+    min_days: int = Field(default=2, ge=1)
+    """Days in the month a terminal must be off before it is reported: a clock that is wrong
+    stays wrong until someone sets it."""
+
+
 class AnomalyRule(BaseModel):
     """How anomaly detection judges one KPI. The defaults suit most KPIs; a KPI whose natural
     values jump (small counts, ratios of few items) raises its floors instead of being noisy.
@@ -64,6 +83,16 @@ class AnomalyRule(BaseModel):
     or ISO text) that dates each record."""
     volume_threshold: float = Field(default=6.0, gt=0)
     volume_relative_floor: float = Field(default=0.02, ge=0)
+    duplicate_fields: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Per stream (``source/stream``): the payload fields that, all equal on two records behind
+    one person's fact, mean one event was booked twice (under two record keys)."""
+    uniform_by: str | None = None
+    """A payload field naming who gave a fact's value (an evaluator): someone whose values for
+    ``uniform_min_facts`` or more people in a month are all the same is reported."""
+    uniform_min_facts: int = Field(default=5, ge=2)
+    clock_streams: dict[str, ClockRule] = Field(default_factory=dict)
+    """Punch streams (``source/stream``) checked for a terminal whose clock is off: its
+    median first punch of a day far from its usual one."""
 
 
 class Kpi(BaseModel):

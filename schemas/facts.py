@@ -10,7 +10,16 @@ from decimal import Decimal
 
 ACTUAL = "actual"
 TARGET = "target"
-"""A fact is what a person achieved (``actual``) or what was planned for them (``target``)."""
+REVISED = "revised"
+MANUAL = "manual"
+"""A fact is what a person achieved (``actual``) or what was planned for them (``target``), both
+from the source systems; or it was decided in the review cycle: a target ``revised`` by an
+approved target change, which outranks the source's target, or the ``manual`` adjustment points
+HR approved. The last two have the approvals as their source records."""
+REVIEW_SOURCE = "review"
+"""The source of the facts decided in the review cycle; their records are the approvals."""
+MANUAL_ADJUSTMENT = "manual_adjustment"
+"""The KPI code of the manual adjustment fact: the sum of a person's approved adjustments."""
 
 
 @dataclass(frozen=True)

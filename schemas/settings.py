@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SOURCES_ENV_FILE = "sources.env"
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     the month's last days have arrived by then. At most the 28th, so every month has it."""
     close_hour: int = Field(default=3, ge=0, le=23, validation_alias="KPIHUB_CLOSE_HOUR")
     """Hour of ``close_day`` the monthly close starts, after the 02:00 daily sync."""
+    freshness_hours: float = Field(default=26, gt=0, validation_alias="KPIHUB_FRESHNESS_HOURS")
+    """How long after its last sync a source is still fresh: a day, plus the slack of a slow
+    02:00 daily sync."""
 
     # Alert sinks: each is configured only when its address is set. Tokens, secrets and the
     # robot URL (it carries the robot's access token) are SecretStr, so no repr, log or error
@@ -98,6 +101,24 @@ class Settings(BaseSettings):
     """Working days (Asia/Shanghai) an employee has to confirm or appeal a reviewed score before
     it is confirmed silently."""
 
+    @field_validator("database_url", "hr_store_url")
+    @classmethod
+    def _a_database_url(cls, value: str | None) -> str | None:
+        """A URL SQLAlchemy cannot parse fails here, at start, not at the first query; the
+        message never repeats the value, which may carry a password."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        if not value:
+            return value
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL (dialect+driver://user@host/database or sqlite:///path)"
+            ) from None
+        return value
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         self.home = self.home.expanduser().resolve()
@@ -155,6 +176,24 @@ def load_sources_env(settings: Settings) -> None:
             os.environ.setdefault(key, value)
 
 
+class SettingsError(ValueError):
+    """A setting that cannot work, in one line naming its variable and what is wrong with the
+    value, never the value itself (it may be a secret)."""
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """``KPIHUB_CLOSE_DAY: Input should be less than or equal to 28``, one per bad variable."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name}: {message}")
+    return "; ".join(problems)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(settings_problem(exc)) from None

@@ -240,6 +240,14 @@ class AssignRule(Strict):
         return self
 
 
+class ManualAdjustments(Strict):
+    """Who may add points to or take points off a score of this template by hand, and how many
+    at most. HR always may; a manager's adjustment still waits for HR's approval."""
+
+    by_managers: bool = False
+    max_points: Decimal = Field(default=Decimal(20), gt=0, decimal_places=2)
+
+
 class ScoringTemplate(Strict):
     """One role's template, as read from its YAML file."""
 
@@ -249,6 +257,7 @@ class ScoringTemplate(Strict):
     assign: list[AssignRule] = Field(min_length=1)
     components: list[Component] = Field(min_length=1)
     adjustments: list[Adjustment] = Field(default_factory=list)
+    manual_adjustments: ManualAdjustments = Field(default_factory=ManualAdjustments)
     grading: Grading
     talent_pool: TalentPool
 
@@ -320,7 +329,7 @@ def load_templates(folder: Path, catalog: Catalog | None = None) -> list[Scoring
     catalog = catalog if catalog is not None else _default_catalog()
     templates = [load_template(p, catalog) for p in sorted(folder.glob("*.yaml"))]
     if not templates:
-        raise TemplateError(f"{folder}: no scoring template (*.yaml) found")
+        raise TemplateError(f"{folder}: no scoring template (*.yaml) found (KPIHUB_TEMPLATES_DIR)")
     seen: dict[str, Path | None] = {}
     for template in templates:
         if template.code in seen:

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# The reliability suite at full size: the tests in tests/reliability, then, for each seed, a demo
-# of the whole 200-person company under the hostile fault profile that must publish exactly what
-# a clean demo publishes, each from a fresh home. Prints what it compared; exits 1 on a difference.
+# The reliability suite at full size: the tests in tests/reliability with more kills on a larger
+# company than `make test` uses, then, for each seed, a demo of the whole 200-person company
+# under the hostile fault profile that must publish exactly what a clean demo publishes, each
+# from a fresh home. Prints the figures the tests measured and what it compared; exits 1 on a
+# difference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 SEEDS=${RELIABILITY_SEEDS:-11 12}
 
-"$BIN/pytest" -q -o addopts="-ra -n 2 --dist loadfile" tests/reliability
-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
+
+export KPIHUB_RELIABILITY_FIGURES="$work/figures.txt"
+KPIHUB_RELIABILITY_KILLS=${RELIABILITY_KILLS:-24} \
+KPIHUB_RELIABILITY_EMPLOYEES=${RELIABILITY_EMPLOYEES:-60} \
+  "$BIN/pytest" -q -o addopts="-ra -n 2 --dist loadfile" tests/reliability || status=1
+if [ -f "$KPIHUB_RELIABILITY_FIGURES" ]; then
+  sed 's/^/reliability: /' "$KPIHUB_RELIABILITY_FIGURES"
+fi
+
 for seed in $SEEDS; do
   for profile in none hostile; do
     home="$work/$seed-$profile"

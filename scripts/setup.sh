@@ -38,14 +38,19 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 
-# Reinstall only when the project's metadata changed since the last install.
+# The Python packages come from requirements.lock, each version pinned with its hashes, so a fresh
+# machine gets the same ones next month; KPI Hub itself is installed over them, editable. Reinstall
+# only when the lock or the project's metadata changed since the last install.
 stamp="$VENV/.kpihub-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing KPI Hub and its Python dependencies into $VENV (log: $VENV/install.log)"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  echo "setup: installing the $(grep -c '==' requirements.lock) packages pinned in requirements.lock," \
+    "then KPI Hub, into $VENV (log: $VENV/install.log)"
   if ! { "$VENV/bin/python" -m pip install --upgrade pip \
-         && "$VENV/bin/python" -m pip install -e '.[dev]'; } >"$VENV/install.log" 2>&1; then
+         && "$VENV/bin/python" -m pip install --require-hashes -r requirements.lock \
+         && "$VENV/bin/python" -m pip install --no-deps -e .; } >"$VENV/install.log" 2>&1; then
     tail -n 30 "$VENV/install.log" >&2
-    echo "setup: installing the Python packages failed; the whole log is $VENV/install.log" >&2
+    cause=$(grep -m1 -E '^ERROR: ' "$VENV/install.log" || true)
+    echo "setup: installing the Python packages failed${cause:+: ${cause#ERROR: }}; the whole log is $VENV/install.log" >&2
     exit 1
   fi
   touch "$stamp"

@@ -10,6 +10,7 @@ CONNECTOR = register(
     Connector(
         name="erp",
         title="ERP",
+        kind="odbc",
         env=SourceEnv(endpoint="KPIHUB_ERP_ODBC"),
         streams=STREAMS,
         open=open_erp,

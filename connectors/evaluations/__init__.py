@@ -17,6 +17,8 @@ CONNECTOR = register(
     Connector(
         name="evaluations",
         title="Manual evaluations",
+        kind="files",
+        freshness_hours=35 * 24,  # managers hand in a month's evaluations once a month
         env=SourceEnv(endpoint="KPIHUB_EVALUATIONS_DIR"),
         streams=STREAMS,
         open=open_evaluations,

@@ -9,7 +9,7 @@ The state remembers imported files by SHA-256, so an unchanged file is not even 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,11 @@ class EvaluationsSource:
         files: Sequence[Path] | None = None,
         valid_only: bool = False,
         allow_periods: Sequence[str] = (),
+        employees: Collection[str] | None = None,
     ) -> None:
+        """``employees``: the job numbers of the landed directory, which an import by hand
+        checks every row against; the drop folder's scheduled sync leaves that to
+        normalisation, which quarantines an unknown job number as it does for any source."""
         if folder is None and files is None:
             raise ValueError("an evaluations source needs a folder or files")
         self.name = SOURCE
@@ -47,6 +51,7 @@ class EvaluationsSource:
         self.files = list(files) if files is not None else None
         self.valid_only = valid_only
         self.allow_periods = tuple(allow_periods)
+        self.employees = frozenset(employees) if employees is not None else None
         self.requests_made = 0
         self.parsed: list[ParsedFile] = []
         self.skipped: list[str] = []
@@ -94,7 +99,15 @@ class EvaluationsSource:
                 self.skipped.append(path.name)
                 continue
             by_hand = self.files is not None
-            self.parsed.append(parse_file(path.name, data, self.periods(), require_rows=by_hand))
+            self.parsed.append(
+                parse_file(
+                    path.name,
+                    data,
+                    self.periods(),
+                    require_rows=by_hand,
+                    employees=self.employees,
+                )
+            )
         blocked = [f for f in self.parsed if f.file_issues or (f.rejected and not self.valid_only)]
         importable = [f for f in self.parsed if f not in blocked]
         extracted_at = now_utc()

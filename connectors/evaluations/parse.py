@@ -4,6 +4,7 @@ problem found, and problems with the file itself (unreadable, missing columns)."
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,10 +46,16 @@ class ParsedFile:
 
 
 def parse_file(
-    name: str, data: bytes, periods: Periods | None = None, *, require_rows: bool = False
+    name: str,
+    data: bytes,
+    periods: Periods | None = None,
+    *,
+    require_rows: bool = False,
+    employees: Collection[str] | None = None,
 ) -> ParsedFile:
     """``require_rows``: a file imported by hand must hold rows (a header alone is a file saved
-    too early); in the drop folder, an empty month of a team with nobody to evaluate is fine."""
+    too early); in the drop folder, an empty month of a team with nobody to evaluate is fine.
+    ``employees``: the directory's job numbers, when known; a row for anyone else is refused."""
     parsed = ParsedFile(name, sha256_of(data))
     try:
         table = read_table(name, data)
@@ -72,7 +79,7 @@ def parse_file(
         return parsed
     good: list[ParsedRow] = []
     for row, cells in iter_records(table):
-        result = parse_row(name, row, cells, header, columns, others, periods)
+        result = parse_row(name, row, cells, header, columns, others, periods, employees)
         if isinstance(result, ParsedRow):
             good.append(result)
         else:

@@ -8,7 +8,7 @@ would let a file overwrite what a source system measured.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,9 +16,11 @@ from typing import Any
 from connectors.sdk.files import (
     Cell,
     FileIssue,
+    UncomputedFormula,
     cell_at,
     column_label,
     decimal_text,
+    not_computed,
     parse_decimal,
     parse_month,
     text_of,
@@ -125,17 +127,31 @@ def parse_row(
     columns: Mapping[str, int],
     others: Mapping[int, str],
     periods: Periods | None = None,
+    employees: Collection[str] | None = None,
 ) -> ParsedRow | list[FileIssue]:
-    """Check every field of one row and report every problem found, not just the first."""
+    """Check every field of one row and report every problem found, not just the first.
+
+    ``employees``: the job numbers of the landed directory. A row for anyone else would land
+    and only be quarantined at the next normalisation, long after HR closed the file; given
+    the directory, it is refused here, with its row."""
     issues: list[FileIssue] = []
 
     def issue(column: str, reason: str, message: str) -> None:
         label = column_label(header, columns[column])
         issues.append(FileIssue(file, reason, message, row=row, column=label))
 
+    for column in ("job_number", "kpi", "name", "comment", "evaluator"):
+        cell = cell_at(cells, columns[column]) if column in columns else None
+        if isinstance(cell, UncomputedFormula):
+            issue(column, "formula_not_computed", not_computed(column.replace("_", " "), cell))
+    if issues:
+        return issues
     job_number = text_of(cell_at(cells, columns["job_number"]))
     if not job_number:
         issue("job_number", "missing_job_number", "job number is empty")
+    elif employees is not None and job_number not in employees:
+        unknown = f"job number {job_number} is not in the directory"
+        issue("job_number", "unknown_job_number", unknown)
     period = ""
     try:
         period = parse_month(cell_at(cells, columns["period"]))

@@ -2,7 +2,8 @@
 
 The QMS pages a live table, so each window is read with the SDK's ``PageNumberPaginator``: items
 served twice are landed once and a window that moved while it was paged is read again until it
-settles. Keys are held for one window only. The pull covers the hub's calendar
+settles; items still served twice in the settled pass go with the window's last page, for a
+finding. Keys are held for one window only. The pull covers the hub's calendar
 (``pull_range``): from the start of the kept history on the first pull, later from a few days
 before the last day pulled; the day pulled through is committed with the final page only, so a
 failure part-way re-reads from the old day and landing drops what it already holds.
@@ -60,7 +61,10 @@ def read_inspections(
                 reason = _window_error(exc, since, until)
                 raise StreamError(source.name, stream.name, number, reason) from None
             records, rejected = wrap_records(source, stream, paginator.new_items, now_utc())
-            yield Page(number=number, records=records, state={}, rejected=rejected)
+            repeated = paginator.served_twice if request is None else ()
+            yield Page(
+                number=number, records=records, state={}, rejected=rejected, served_twice=repeated
+            )
     yield Page(number=number + 1, records=[], state={THROUGH: last.isoformat()}, final=True)
 
 

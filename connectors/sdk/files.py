@@ -14,13 +14,12 @@ import hashlib
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from connectors.sdk.errors import StreamError
 from schemas.periods import format_period
@@ -38,7 +37,20 @@ _YEAR_MONTH_DAY = re.compile(
 _COMPACT = re.compile(r"^(\d{4})(\d{2})$")
 _SERIAL = re.compile(r"^\d{1,5}(\.\d+)?$")
 
-Cell = str | int | float | Decimal | date | datetime | bool | None
+
+@dataclass(frozen=True)
+class UncomputedFormula:
+    """An XLSX formula cell saved without its result (a file written by a program, not by Excel
+    or WPS, which store the last computed value). The importer never evaluates a formula, so such
+    a cell is reported as what it is rather than read as empty."""
+
+    formula: str
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+Cell = str | int | float | Decimal | date | datetime | bool | UncomputedFormula | None
 
 
 @dataclass(frozen=True)
@@ -140,23 +152,108 @@ def read_csv(name: str, data: bytes) -> Table:
 
 def read_xlsx(name: str, data: bytes) -> Table:
     """The first worksheet, with cell types kept: a date cell arrives as a datetime and a serial
-    typed into a General cell as a number."""
+    typed into a General cell as a number. A formula cell is read as its stored result; one
+    stored without a result is an :class:`UncomputedFormula`. A workbook that cannot be read to
+    its last cell (a broken zip, broken XML inside a valid zip) is one ValueError saying why."""
+    try:
+        values = _sheet_rows(data, data_only=True)
+        formulas = _sheet_rows(data, data_only=False) if _has_empty(values) else []
+    except Exception as exc:  # openpyxl raises what its parsers raise: any of them means unreadable
+        raise ValueError(f"not a readable XLSX workbook ({_why(exc)})") from None
+    precise = _long_numbers(data)
+    rows: list[tuple[int, list[Cell]]] = []
+    for number, cells in enumerate(values, start=1):
+        written = formulas[number - 1] if number <= len(formulas) else []
+        row = [_cell(cell, written, i) for i, cell in enumerate(cells)]
+        for i, cell in enumerate(row):
+            exact = precise.get((number, i + 1))
+            if exact is not None and isinstance(cell, int | float) and not isinstance(cell, bool):
+                row[i] = exact
+        rows.append((number, row))
+    return Table(name, "xlsx", rows)
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATION = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+FLOAT_DIGITS = 17
+"""Significant digits that identify a double: Excel writes a number with at most these (0.1 + 0.2
+as 0.30000000000000004, read as Excel shows it). More can only come from a program writing an
+exact decimal, which a float would round."""
+
+
+def _long_numbers(data: bytes) -> dict[tuple[int, int], Decimal]:
+    """(row, column) -> the number as written, for the first worksheet's number cells written
+    with more significant digits than a double has. openpyxl reads every number as a float, so
+    ``99.`` and forty nines (a Decimal written out by a program) would arrive as 100; read as
+    written, it is refused for its decimals instead. A workbook laid out unusually, where the
+    sheet cannot be found this way, keeps openpyxl's reading."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    found: dict[tuple[int, int], Decimal] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            book = ET.fromstring(archive.read("xl/workbook.xml"))
+            first = book.find(f"{_MAIN}sheets/{_MAIN}sheet")
+            rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            wanted = first.get(_RELATION) if first is not None else None
+            target = next(r.get("Target", "") for r in rels if r.get("Id") == wanted)
+            path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+            with archive.open(posixpath.normpath(path)) as sheet:
+                for _, element in ET.iterparse(sheet):
+                    if element.tag != f"{_MAIN}c":
+                        continue
+                    value = element.find(f"{_MAIN}v")
+                    ref = element.get("r")
+                    if element.get("t", "n") == "n" and ref and value is not None and value.text:
+                        number = Decimal(value.text.strip())
+                        if number.is_finite() and len(number.as_tuple().digits) > FLOAT_DIGITS:
+                            found[coordinate_to_tuple(ref)] = number
+                    element.clear()
+    except Exception:  # not this layout: openpyxl, which read the sheet, is the reading
+        return {}
+    return found
+
+
+def _sheet_rows(data: bytes, *, data_only: bool) -> list[tuple[Any, ...]]:
+    """The first worksheet's rows: values (``data_only``) or cells as written, formulas kept."""
     import openpyxl
 
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ValueError(f"not a readable XLSX workbook ({type(exc).__name__})") from None
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # some writers store a wrong sheet size; read what is there
-        rows = [
-            (number, list(cells))
-            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1)
+        if data_only:
+            return list(sheet.iter_rows(values_only=True))
+        return [
+            tuple(c.value if getattr(c, "data_type", None) == "f" else None for c in row)
+            for row in sheet.iter_rows()
         ]
     finally:
         book.close()
-    return Table(name, "xlsx", rows)
+
+
+def _has_empty(rows: Sequence[tuple[Any, ...]]) -> bool:
+    return any(cell is None for row in rows for cell in row)
+
+
+def _cell(value: Any, written: Sequence[Any], index: int) -> Cell:
+    """The value of a cell, or the formula it holds when that formula has no stored result."""
+    if value is None and index < len(written) and written[index] is not None:
+        return UncomputedFormula(str(written[index]))
+    return cast(Cell, value)
+
+
+def _why(exc: Exception) -> str:
+    """The exception's type and its first line, short: enough to tell a truncated download
+    (BadZipFile) from a damaged sheet (ParseError) without a traceback."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(text) > 120:
+        text = text[:117] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def read_table(name: str, data: bytes) -> Table:
@@ -177,6 +274,8 @@ def text_of(cell: Cell) -> str:
         return ""
     if isinstance(cell, bool):
         return "TRUE" if cell else "FALSE"  # as Excel shows it
+    if isinstance(cell, UncomputedFormula):
+        return cell.formula
     if isinstance(cell, float) and cell.is_integer():
         cell = int(cell)
     return unicodedata.normalize("NFKC", str(cell)).strip()
@@ -230,9 +329,19 @@ def excel_serial_date(serial: float) -> date:
     return EXCEL_EPOCH + timedelta(days=int(serial))
 
 
+def not_computed(what: str, cell: UncomputedFormula) -> str:
+    """Why a formula cell saved without its result cannot be read, and what to do about it."""
+    return (
+        f"{what} is a formula not computed ({cell.formula}): open the file in Excel or WPS "
+        "and save it, so that its result is stored"
+    )
+
+
 def parse_month(cell: Cell, years: range = YEARS) -> str:
     """YYYY-MM from a date cell, an Excel serial (46296 -> 2026-10), ``2026-10``, ``2026/10/1``,
     ``2026年10月`` or ``202610``; a ValueError says why not."""
+    if isinstance(cell, UncomputedFormula):
+        raise ValueError(not_computed("period", cell))
     raw = text_of(cell)
     shown = cell.strip() if isinstance(cell, str) else raw
     if raw == "":
@@ -266,6 +375,8 @@ def parse_month(cell: Cell, years: range = YEARS) -> str:
 def parse_decimal(cell: Cell, what: str = "value") -> Decimal:
     """A Decimal from a number cell or text; floats are read as Excel shows them (15 significant
     digits), so 0.1 + 0.2 typed in Excel is 0.3, not 0.30000000000000004."""
+    if isinstance(cell, UncomputedFormula):
+        raise ValueError(not_computed(what, cell))
     raw = text_of(cell)
     shown = cell.strip() if isinstance(cell, str) else raw
     if raw == "":
@@ -325,6 +436,6 @@ def plain(cell: Cell) -> Any:
     """A cell as JSON can hold it, for quarantine payloads."""
     if isinstance(cell, datetime | date):
         return cell.isoformat()
-    if isinstance(cell, Decimal):
+    if isinstance(cell, Decimal | UncomputedFormula):
         return str(cell)
     return cell

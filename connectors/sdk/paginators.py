@@ -163,6 +163,10 @@ class PageNumberPaginator:
     quiet and pays one confirming pass. A pass that adds nothing is trusted even if the table
     moved during it: what it could still have missed is new rows, which the next pull's lookback
     reads again.
+
+    ``served_twice`` names, once the read has settled, the keys its last pass was served more
+    than once: a source that repeats items on every pass (not only while its table moved, which
+    a re-read cures) serves them twice for good, and that is worth a finding.
     """
 
     def __init__(
@@ -199,6 +203,9 @@ class PageNumberPaginator:
         self._totals: set[int] = set()
         self._repeats = 0
         self.new_items = []
+        self._pass_keys: set[str] = set()
+        self._pass_repeated: set[str] = set()
+        self.served_twice: tuple[str, ...] = ()
 
     def _request(self) -> dict[str, Any]:
         return {self.page_param: self._page, self.size_param: self.page_size}
@@ -242,6 +249,9 @@ class PageNumberPaginator:
                     self._keyless += 1
                     fresh.append(item)
                 continue
+            if key in self._pass_keys:
+                self._pass_repeated.add(key)
+            self._pass_keys.add(key)
             if key in self._seen:
                 self._repeats += 1
                 continue
@@ -254,6 +264,7 @@ class PageNumberPaginator:
         quiet = len(self._totals) == 1 and self._repeats == 0 and self.seen == total
         settled = quiet if self.passes == 1 else self._pass_new == 0
         if settled:
+            self.served_twice = tuple(sorted(self._pass_repeated))
             return None
         if self.passes >= self.max_passes:
             raise PaginationError(
@@ -263,6 +274,7 @@ class PageNumberPaginator:
         self.passes += 1
         self._page = 1
         self._pass_new = 0
+        self._pass_keys, self._pass_repeated = set(), set()
         return self._request()
 
 

@@ -35,6 +35,9 @@ class Page:
     state: dict[str, Any]
     rejected: list[Rejected] = field(default_factory=list)
     final: bool = False
+    served_twice: tuple[str, ...] = ()
+    """Keys the source served more than once in this read (landed once): a reader that can
+    tell a source's own repeats from its paging's says so here, for a finding."""
 
 
 Reader = Callable[["HttpSource", "Stream", "Mapping[str, Any] | None"], Iterator[Page]]

@@ -2,9 +2,10 @@
 
 HR gets the answer while the file is still open in Excel: either what landed, or every bad row
 with its row number and column, and nothing imported (exit code 2). ``--valid-only`` lands the
-good rows and quarantines the bad ones. An imported file is copied into the evaluations folder
-(``KPIHUB_EVALUATIONS_DIR``) when one is configured; its hash is remembered, so the scheduled
-sync of that folder skips it.
+good rows and quarantines the bad ones. Every job number is checked against the employee
+directory the hub has landed, so a row for someone unknown is refused while HR can still fix it.
+An imported file is copied into the evaluations folder (``KPIHUB_EVALUATIONS_DIR``) when one is
+configured; its hash is remembered, so the scheduled sync of that folder skips it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from connectors.evaluations.client import EvaluationsSource
-from connectors.evaluations.streams import EVALUATIONS
 from connectors.sdk.files import FileImportError, FileIssue, sha256_of
 from orchestration.cli.options import fail, out
-from pipelines.landing import LandingStats, land_stream
+from pipelines.evaluation_import import NoDirectory, import_evaluations
+from pipelines.landing import LandingStats
 from pipelines.stores import Stores
+from schemas.periods import PERIOD_HINT, is_period
 from schemas.settings import get_settings
 
 FOLDER_ENV = "KPIHUB_EVALUATIONS_DIR"
@@ -38,8 +40,21 @@ def issues_table(issues: Sequence[FileIssue], title: str) -> Table:
         table.add_column(column, justify="right" if column == "row" else "left")
     for issue in issues:
         row = "" if issue.row is None else str(issue.row)
-        table.add_row(issue.file, row, issue.column or "", issue.message)
+        # Text, not markup: a cell reading "[/b]" is what the file says, not a style.
+        table.add_row(*(Text(c) for c in (issue.file, row, issue.column or "", issue.message)))
     return table
+
+
+def file_error(exc: FileImportError) -> str | None:
+    """One line for a file refused as a whole (unreadable, no header, no rows): a table of one
+    row without a row number would only repeat it."""
+    if any(issue.row is not None for issue in exc.issues):
+        return None
+    files = sorted({issue.file for issue in exc.issues})
+    if len(files) != 1:
+        return None
+    problems = "; ".join(issue.message for issue in exc.issues)
+    return f"{files[0]}: {problems}; nothing imported from it"
 
 
 def summary_table(file: str, stats: LandingStats) -> Table:
@@ -47,7 +62,9 @@ def summary_table(file: str, stats: LandingStats) -> Table:
     for column in ("file", "rows read", "landed", "unchanged", "rejected"):
         table.add_column(column, justify="left" if column == "file" else "right")
     unchanged = stats.pulled - stats.rejected - stats.landed
-    table.add_row(file, str(stats.pulled), str(stats.landed), str(unchanged), str(stats.rejected))
+    table.add_row(
+        Text(file), str(stats.pulled), str(stats.landed), str(unchanged), str(stats.rejected)
+    )
     return table
 
 
@@ -62,36 +79,6 @@ def keep_in_folder(path: Path, folder: Path) -> Path | None:
         return None
     shutil.copy2(path, target)
     return target
-
-
-def audit_import(
-    stores: Stores, run_id: str, file: Path, stats: LandingStats, allowed: list[str]
-) -> None:
-    """Every import is on record: which file (by content), what landed, who ran it."""
-    from sqlalchemy.orm import Session
-
-    from connectors.sdk.files import sha256_of
-    from connectors.sdk.timeparse import now_utc
-    from schemas.tables import AuditEntry
-
-    with Session(stores.hub) as session, session.begin():
-        session.add(
-            AuditEntry(
-                at=now_utc(),
-                run_id=run_id,
-                action="evaluations.import",
-                subject=file.name,
-                detail={
-                    "file_sha256": sha256_of(file.read_bytes()),
-                    "rows_pulled": stats.pulled,
-                    "new_versions": stats.landed,
-                    "changed": stats.changed,
-                    "rejected": stats.rejected,
-                    "allowed_periods": sorted(allowed),
-                    "by": os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown",
-                },
-            )
-        )
 
 
 @app.command("import")
@@ -112,28 +99,43 @@ def import_file(
     """Import one evaluation file into the hub store now."""
     from orchestration.home import prepare_home, upgrade
 
-    if not file.is_file():
+    if not file.exists():
         raise fail(f"no such file: {file}")
+    if not file.is_file():
+        raise fail(f"{file} is not a file; give one CSV or XLSX file")
+    for period in allow_period or []:
+        if not is_period(period):
+            raise fail(f"--allow-period {period!r} is not {PERIOD_HINT}")
     settings = get_settings()
     prepare_home(settings)
     upgrade(settings)
     stores = Stores.connect(settings.hub_url, settings.hr_url)
-    source = EvaluationsSource(
-        None, files=[file], valid_only=valid_only, allow_periods=allow_period or ()
-    )
     run_id = f"import-{uuid.uuid4().hex}"
     try:
-        stats = land_stream(stores.hub, source, EVALUATIONS, run_id)
-        audit_import(stores, run_id, file, stats, allow_period or [])
+        imported = import_evaluations(
+            stores, file, run_id, valid_only=valid_only, allow_periods=allow_period or ()
+        )
+    except NoDirectory:
+        raise fail(
+            f"no employee directory has been landed in {settings.home} yet, so no job "
+            "number can be checked; sync the sources first (kpihub demo, or sync_sources "
+            "in the Dagster UI)"
+        ) from None
     except FileImportError as exc:
+        whole = file_error(exc)
+        if whole is not None:
+            raise fail(whole) from None
         out.print(issues_table(exc.issues, f"Problems in {file.name} ({len(exc.issues)})"))
         hint = "" if valid_only else " (fix them, or pass --valid-only to import the valid rows)"
         raise fail(f"{exc.reason}{hint}") from None
     finally:
         stores.dispose()
+    stats = imported.stats
     out.print(summary_table(file.name, stats))
-    if source.issues:
-        out.print(issues_table(source.issues, f"Rejected rows, quarantined ({stats.rejected})"))
+    if imported.rejected_rows:
+        out.print(
+            issues_table(imported.rejected_rows, f"Rejected rows, quarantined ({stats.rejected})")
+        )
     folder = os.environ.get(FOLDER_ENV)
     if folder:
         copied = keep_in_folder(file, Path(folder).expanduser())

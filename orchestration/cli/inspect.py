@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestration.cli.options import (
+    KNOWN_SHOWN,
     PeriodOption,
     check_known,
     err,
@@ -57,7 +58,8 @@ def open_stores() -> Stores:
         raise fail(f"cannot reach the store at {shown}: {type(exc).__name__}") from None
     empty = sorted(store for store, revision in revisions.items() if revision is None)
     if empty:
-        raise fail(f"the {' and '.join(empty)} store has no tables yet; {hint}")
+        stores = "store has" if len(empty) == 1 else "stores have"
+        raise fail(f"the {' and '.join(empty)} {stores} no tables yet; {hint}")
     prepare_home(settings)
     return Stores.connect(settings.hub_url, settings.hr_url)
 
@@ -122,6 +124,25 @@ def check_department(stores: Stores, wanted: str) -> None:
     parts = {p.strip() for path in paths for p in path.split(PATH_SEPARATOR) if p.strip()}
     if wanted not in paths:
         check_known("department", wanted, parts)
+
+
+def check_published(stores: Stores, period: str) -> None:
+    """A month some score was published for: asking for one nobody was scored in (a typo, or a
+    month not closed yet) is an error naming those that were, not an empty table that reads as
+    "nobody". Filters that match nobody within a published month still give an empty list."""
+    with Session(stores.hr) as session:
+        periods = sorted(set(session.scalars(select(Score.period).distinct())))
+    if period in periods:
+        return
+    shown = ", ".join(periods[-KNOWN_SHOWN:])
+    if len(periods) > KNOWN_SHOWN:
+        shown = f"{len(periods) - KNOWN_SHOWN} earlier and " + shown
+    raise fail(
+        f"no published scores for {period}; published: {shown}"
+        if periods
+        else f"no published scores for {period}: none are published yet (run kpihub demo, or "
+        "score_period in the Dagster UI)"
+    )
 
 
 def check_kpi(code: str) -> None:
@@ -195,6 +216,7 @@ def scores(
     if xlsx is not None and not xlsx.parent.is_dir():
         raise fail(f"cannot write {xlsx}: folder {xlsx.parent} does not exist")
     stores = open_stores()
+    check_published(stores, period)
     if template is not None:
         check_template(stores, template)
     if department is not None:

@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from orchestration.cli import connector, evaluations, findings, inspect, review
+from orchestration.cli import (
+    changes,
+    connector,
+    evaluations,
+    findings,
+    inspect,
+    review,
+    score,
+    status,
+)
+from orchestration.cli.errors import OneLineErrors, check_environment, debug_option
 from orchestration.cli.options import fail, out
 from schemas.settings import get_settings
 
@@ -18,7 +28,23 @@ app = typer.Typer(
     help="KPI Hub: pull HR performance data, score it and trace every score to its source.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the traceback of an error instead of its one line."),
+    ] = False,
+) -> None:
+    # Every command starts by checking the settings it would otherwise trip over halfway.
+    debug_option(ctx, debug)
+    check_environment()
+
+
 db_app = typer.Typer(help="The hub and HR stores.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(connector.app, name="connector")
@@ -26,6 +52,8 @@ app.add_typer(evaluations.app, name="evaluations")
 app.add_typer(findings.app, name="findings")
 app.add_typer(review.app, name="review")
 app.add_typer(review.appeals_app, name="appeals")
+app.add_typer(changes.targets_app, name="targets")
+app.add_typer(changes.adjustments_app, name="adjustments")
 
 console = out
 
@@ -34,6 +62,8 @@ app.command("facts")(inspect.facts)
 app.command("trace")(inspect.trace_command)
 app.command("talent-pool")(inspect.talent_pool_command)
 app.command("audit")(review.audit_command)
+app.command("score")(score.score_command)
+app.command("status")(status.status_command)
 
 
 def _mount_sandbox() -> None:

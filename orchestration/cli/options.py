@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from schemas.periods import PERIOD_HINT, is_period, last_closed_period
 
@@ -24,7 +25,9 @@ KNOWN_SHOWN = 30
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    """Print ``message`` as one error line and return the exit to raise. The message is printed
+    as it is: a file name or a cell reading ``[b]`` is not markup."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

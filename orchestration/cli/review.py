@@ -36,19 +36,30 @@ def _take(step: Any, *args: Any, **kwargs: Any) -> str:
         raise fail(str(exc)) from None
 
 
+def _said(job_number: str, period: str, state: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"job_number": job_number, "period": period, "state": state}))
+    else:
+        out.print(f"{job_number} {period}: {state}")
+
+
 def _hr(by: str) -> Actor:
     return Actor(by.strip(), "hr")
 
 
 @app.command("approve")
 def approve_command(
-    job_number: JobArgument, period: PeriodOption, by: ByOption, comment: CommentOption = None
+    job_number: JobArgument,
+    period: PeriodOption,
+    by: ByOption,
+    comment: CommentOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Approve a final score: the employee then confirms it or appeals."""
     check_period(period)
     days = get_settings().confirm_working_days
     state = _take(review.approve, _hr(by), job_number, period, comment, days)
-    out.print(f"{job_number} {period}: {state}")
+    _said(job_number, period, state, as_json)
 
 
 @app.command("return")
@@ -57,11 +68,12 @@ def return_command(
     period: PeriodOption,
     by: ByOption,
     comment: Annotated[str, typer.Option("--comment", help="Why it goes back to HR.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Return a final score to HR with a comment, instead of approving it."""
     check_period(period)
     state = _take(review.send_back, _hr(by), job_number, period, comment)
-    out.print(f"{job_number} {period}: {state}")
+    _said(job_number, period, state, as_json)
 
 
 @app.command("reopen")
@@ -70,19 +82,22 @@ def reopen_command(
     period: PeriodOption,
     by: ByOption,
     comment: Annotated[str, typer.Option("--comment", help="What was done about it.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Put a returned score back for review."""
     check_period(period)
     state = _take(review.reopen, _hr(by), job_number, period, comment)
-    out.print(f"{job_number} {period}: {state}")
+    _said(job_number, period, state, as_json)
 
 
 @app.command("archive")
-def archive_command(job_number: JobArgument, period: PeriodOption, by: ByOption) -> None:
+def archive_command(
+    job_number: JobArgument, period: PeriodOption, by: ByOption, as_json: JsonOption = False
+) -> None:
     """Archive a confirmed score."""
     check_period(period)
     state = _take(review.archive, _hr(by), job_number, period)
-    out.print(f"{job_number} {period}: {state}")
+    _said(job_number, period, state, as_json)
 
 
 @app.command("deadlines")
@@ -169,12 +184,17 @@ def appeals_answer(
     by: ByOption,
     outcome: Annotated[str, typer.Option("--outcome", help="upheld | amended.")],
     answer: Annotated[str, typer.Option("--answer", help="The answer the employee reads.")],
+    change: Annotated[
+        int | None,
+        typer.Option("--change", help="With amended: the target change or adjustment id it makes."),
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Answer the open appeal on a score."""
+    """Answer the open appeal on a score: upheld, or amended by a target change or adjustment."""
     check_period(period)
     days = get_settings().confirm_working_days
-    state = _take(review.answer_appeal, _hr(by), job_number, period, outcome, answer, days)
-    out.print(f"{job_number} {period}: {state}")
+    state = _take(review.answer_appeal, _hr(by), job_number, period, outcome, answer, days, change)
+    _said(job_number, period, state, as_json)
 
 
 def audit_command(

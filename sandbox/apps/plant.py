@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sandbox.attendance_data import SHIFT_END, SHIFT_START, DayRecord
+from sandbox.attendance_data import SHIFT_END, SHIFT_START, DayRecord, terminal_of
 from sandbox.clock import days_of, naive_text, period_of
 from sandbox.model import World
 from sandbox.plant_data import Inspection
@@ -133,7 +133,7 @@ def _hhmm(hour_minute: tuple[int, int]) -> str:
 
 
 def punches_of(record: DayRecord, card_no: str, line: str) -> list[dict[str, Any]]:
-    device = f"T-{line}-{1 + int(card_no) % 2:02d}"
+    device = terminal_of(line, card_no)
     found: list[dict[str, Any]] = []
     if record.arrival is not None:
         direction = None if record.direction_unknown else "in"

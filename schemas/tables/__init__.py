@@ -2,7 +2,15 @@
 (published scores). They may share one database; they never share a metadata object, so each can
 live on its own server and migrate on its own."""
 
-from schemas.tables.hr import Appeal, HrBase, Score, ScoreAdjustment, ScoreComponent, ScoreReview
+from schemas.tables.hr import (
+    Appeal,
+    HrBase,
+    Score,
+    ScoreAdjustment,
+    ScoreChange,
+    ScoreComponent,
+    ScoreReview,
+)
 from schemas.tables.hub import (
     AuditEntry,
     FactInput,
@@ -31,6 +39,7 @@ __all__ = [
     "RecordHead",
     "Score",
     "ScoreAdjustment",
+    "ScoreChange",
     "ScoreComponent",
     "ScoreReview",
     "StreamLease",

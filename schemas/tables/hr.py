@@ -153,3 +153,36 @@ class Appeal(HrBase):
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    change_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The target change or manual adjustment an ``amended`` answer makes: the amendment is
+    never a typed-over number."""
+
+
+class ScoreChange(HrBase):
+    """A change to what a score is computed from, asked for by a person and decided by HR: a
+    ``target`` change (a new target for one KPI of one person's month) or a manual
+    ``adjustment`` (points added or taken off the total). An approved change becomes a fact in
+    the hub whose source record is this approval, so the score it restates traces to it."""
+
+    __tablename__ = "score_changes"
+    __table_args__ = (Index("ix_score_change", "period", "job_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    job_number: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(7))
+    kpi_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The KPI whose target changes; None for an adjustment."""
+    old_value: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    """The target the score was computed with when the change was proposed."""
+    value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    """The new target, or the points of an adjustment (negative: a deduction)."""
+    reason: Mapped[str] = mapped_column(Text)
+    appeal_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    """proposed, approved or rejected."""
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -347,7 +347,11 @@ def test_xlsx_errors_name_the_header_as_written(tmp_path: Path) -> None:
         ),
         ("empty.csv", b"\r\n,,,\r\n", ["empty.csv: no header row"]),
         ("binary.csv", b"\x81\x30\xff\xff", ["binary.csv: not UTF-8 or GBK text"]),
-        ("fake.xlsx", b"not a zip", ["fake.xlsx: not a readable XLSX workbook (BadZipFile)"]),
+        (
+            "fake.xlsx",
+            b"not a zip",
+            ["fake.xlsx: not a readable XLSX workbook (BadZipFile: File is not a zip file)"],
+        ),
     ],
 )
 def test_file_level_problems(tmp_path: Path, name: str, data: bytes, expected: list[str]) -> None:
@@ -626,3 +630,68 @@ def test_a_file_with_a_header_and_no_rows_is_an_error_when_imported_by_hand(
     assert [str(i) for i in caught.value.issues] == ["empty.csv: the file has a header and no rows"]
     # In the drop folder it is a team's month with nobody to evaluate: nothing to land.
     assert payloads(EvaluationsSource(tmp_path)) == []
+
+
+# --- what the workbook holds, read as written ---------------------------------------------------
+
+
+def xlsx_with_numbers(*numbers: str) -> bytes:
+    """One row of number cells holding each text digit for digit, as Excel or a program that
+    writes exact decimals leaves them."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for column, number in enumerate(numbers, start=1):
+        cell = sheet.cell(row=1, column=column)
+        cell.value = number
+        cell.data_type = "n"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_numbers_are_read_as_excel_shows_them_unless_written_with_more_digits_than_a_double() -> (
+    None
+):
+    from connectors.sdk.files import parse_decimal, read_xlsx
+
+    data = xlsx_with_numbers("0.30000000000000004", "1" * 29, "99." + "9" * 40, "85.5")
+    ((_, cells),) = read_xlsx("n.xlsx", data).rows
+    assert [parse_decimal(c) for c in cells] == [
+        Decimal("0.3"),  # 0.1 + 0.2 as Excel stores it
+        Decimal("1" * 29),
+        Decimal("99." + "9" * 40),  # a float would have made it 100
+        Decimal("85.5"),
+    ]
+
+
+def test_a_formula_without_its_result_is_read_as_that_formula(tmp_path: Path) -> None:
+    from connectors.sdk.files import UncomputedFormula, read_xlsx
+
+    data = xlsx_bytes([["工号", "期间", "指标", "分值"], ["E1", "2026-10", "=C1", "=1+2"]])
+    assert read_xlsx("f.xlsx", data).rows[1][1][2:] == [
+        UncomputedFormula("=C1"),
+        UncomputedFormula("=1+2"),
+    ]
+    write(tmp_path, "f.xlsx", data)
+    assert issues_of(tmp_path) == [
+        "f.xlsx row 2, column 指标: kpi is a formula not computed (=C1): open the file in Excel "
+        "or WPS and save it, so that its result is stored",
+    ]
+
+
+def test_a_job_number_outside_the_directory_is_a_row_error_when_the_directory_is_given(
+    tmp_path: Path,
+) -> None:
+    header = ["工号", "期间", "指标", "分值"]
+    rows = [["E1", "2026-10", "manager_evaluation", "80"], ["E9", "2026-10", "上级评价", "70"]]
+    path = write(tmp_path, "who.csv", csv_bytes([header, *rows]))
+    assert [p["job_number"] for p in payloads(EvaluationsSource(None, files=[path]))] == [
+        "E1",
+        "E9",
+    ]
+    with pytest.raises(FileImportError) as caught:
+        payloads(EvaluationsSource(None, files=[path], employees={"E1"}))
+    assert [str(i) for i in caught.value.issues] == [
+        "who.csv row 3, column 工号: job number E9 is not in the directory"
+    ]

@@ -19,10 +19,13 @@ from typer.testing import CliRunner
 
 from connectors.registry import Connector
 from orchestration.cli.main import app
+from pipelines import amendments
+from pipelines.amendments import land_changes
 from pipelines.facts import current_facts
 from pipelines.lineage import trace
 from pipelines.normalise import NormaliseStats, normalise_source
 from pipelines.publishing import score_period
+from pipelines.review import Actor
 from pipelines.stores import Stores
 from sandbox.ground_truth import EVALUATION_KPI_CODES, KPI_CODES, truth
 from sandbox.model import World, generate_world
@@ -184,18 +187,53 @@ def test_kpihub_facts_lists_current_versions_as_json(
     assert "output_qty" in one.output and "late_count" not in one.output
 
 
+def amend_some(stores: Stores, period: str, job_numbers: list[str]) -> list[str]:
+    """Approved target changes for every 20th person (the target of their first component that
+    has one, cut by a tenth) and HR's manual adjustments for every 20th person after them (a
+    bonus or a deduction), as the review cycle makes them. Returns whom they touch."""
+    manager, hr, other_hr = Actor("M0001", "leader"), Actor("H0001", "hr"), Actor("H0002", "hr")
+    touched = []
+    for job_number in job_numbers[::20]:
+        components = trace(stores, job_number, period)["components"]
+        component = next(c for c in components if c["target"] is not None)
+        old = Decimal(component["target"])
+        target = max((old * Decimal("0.9")).quantize(Decimal(1)), Decimal(1))
+        change = amendments.propose_target(
+            stores, manager, job_number, period, component["kpi_code"],
+            target if target != old else old + 1, "业务调整",
+        )  # fmt: skip
+        amendments.decide(stores, hr, change["id"], approve=True)
+        touched.append(job_number)
+    for n, job_number in enumerate(job_numbers[10::20]):
+        points = Decimal(3) if n % 2 else Decimal("-2.5")
+        amendments.add_adjustment(stores, hr, job_number, period, points, "项目奖惩")
+        if n % 3 == 0:  # a second one, proposed by one HR and approved by another
+            second = amendments.add_adjustment(stores, other_hr, job_number, period, "1", "补充")
+            assert second["status"] == "approved"
+        touched.append(job_number)
+    return touched
+
+
 def test_every_demo_score_recomputes_from_its_own_trace(
     company: Stores, landed: LandedCompany, connectors: dict[str, Connector]
 ) -> None:
     """Every one of the 200 people is scored by their role's template in every demo month, and
     each published total is recomputed from the trace's JSON alone: attainment x 100 x weight
-    used per component, the applied adjustments in order, the floor at 0, rounding half up."""
+    used per component, the applied adjustments in order (approved manual adjustments among
+    them, and targets changed by approved target changes), the floor at 0, rounding half up."""
     templates = load_templates(DEFAULT_TEMPLATES_DIR)
     job_numbers = sorted(e.job_number for e in landed.world.employees)
     for period in DEMO_PERIODS:
         stats = score_period(company, period, templates, connectors, "score-1")
         assert (stats.scored, stats.unassigned) == (DEMO_EMPLOYEES, [])
         assert sum(stats.by_template.values()) == DEMO_EMPLOYEES
+        amended = amend_some(company, period, job_numbers)
+        land_changes(company, period, "score-1b")
+        restated = score_period(company, period, templates, connectors, "score-1b")
+        assert restated.superseded >= len(amended)
+        for job_number in amended:
+            reason = trace(company, job_number, period)["history"][-1]["reason"]
+            assert " approved by H0001" in reason, (job_number, reason)
         for job_number in job_numbers:
             data = json.loads(json.dumps(trace(company, job_number, period)))
             running = Decimal(0)
@@ -209,7 +247,12 @@ def test_every_demo_score_recomputes_from_its_own_trace(
             assert Decimal(data["score"]["subtotal"]) == running
             for adjustment in data["adjustments"]:
                 amount = Decimal(adjustment["amount"])
-                running = running * amount if adjustment["kind"] == "multiply" else running - amount
+                if adjustment["kind"] == "multiply":
+                    running *= amount
+                elif adjustment["kind"] == "add":  # a manual adjustment HR approved
+                    running += amount
+                else:
+                    running -= amount
             total = max(running, Decimal(0)).quantize(Decimal("0.01"), ROUND_HALF_UP)
             assert data["score"]["total"] == str(total), (job_number, period)
         again = score_period(company, period, templates, connectors, "score-2")

@@ -25,11 +25,14 @@ def test_trace_of_unknown_job_number_is_a_one_line_error() -> None:
     assert result.output.strip() == "error: no published score for job number E99999"
 
 
-def test_scores_of_an_empty_period_is_an_empty_json_array() -> None:
+def test_scores_of_a_month_nobody_was_scored_in_is_a_one_line_error() -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(app, ["scores", "--period", "2026-10", "--json"])
-    assert result.exit_code == 0
-    assert result.output.strip() == "[]"
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: no published scores for 2026-10: none are published yet (run kpihub demo, or "
+        "score_period in the Dagster UI)"
+    )
 
 
 def test_a_missing_templates_folder_stops_the_demo_before_anything_runs(
@@ -128,3 +131,15 @@ def test_the_help_says_which_month_is_the_default(command: str) -> None:
     (period,) = [p for p in click_command.params if p.name == "period"]
     assert not period.required
     assert period.help == "Month, YYYY-MM; by default the last closed month (Asia/Shanghai)."
+
+
+def test_a_store_file_with_no_tables_is_one_line_and_stays_as_it_was(_isolated_home: Path) -> None:
+    _isolated_home.mkdir()
+    (_isolated_home / "hub.db").touch()
+    result = runner.invoke(app, ["facts", "--period", "2026-10"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: the hr and hub stores have no tables yet; run `kpihub db upgrade` (or `make demo`) "
+        "first"
+    )
+    assert (_isolated_home / "hub.db").stat().st_size == 0

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 from pydantic import ValidationError
 
+from connectors.sdk.calendar import history_months
 from orchestration.definitions import build_definitions
 from orchestration.jobs import monthly_close
-from orchestration.partitions import closed_periods, monthly
+from orchestration.partitions import closed_periods, first_period, monthly
 from schemas.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -81,7 +82,9 @@ def test_credentials_are_environment_variables_not_values() -> None:
 def test_periods_are_shanghai_months() -> None:
     assert monthly.timezone == "Asia/Shanghai"
     keys = monthly.get_partition_keys()
-    assert keys[0] == "2025-01"
+    # From the first month of the history kept (six closed months) to the last closed one.
+    assert keys == closed_periods(history_months())
+    assert first_period(date(2026, 12, 1)) == "2026-06"
     assert closed_periods(3, datetime(2026, 1, 15, tzinfo=SHANGHAI)) == [
         "2025-10",
         "2025-11",

@@ -1,4 +1,8 @@
-"""``kpihub evaluations import``: what lands, what HR reads on screen and the exit codes."""
+"""``kpihub evaluations import``: what lands, what HR reads on screen and the exit codes.
+
+Every test's home holds an employee directory (HR_EMP rows of the ERP, as a sync lands them),
+which the import checks job numbers against. ``tests/reliability/test_bad_inputs.py`` reuses
+these helpers for its corpus of bad files."""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from connectors.sdk.timeparse import now_utc
 from orchestration.cli.main import app
+from pipelines.landing import land_records
+from schemas.envelope import RawRecord
 from schemas.settings import get_settings
 from schemas.tables import AuditEntry, QuarantineEntry, RawRecordVersion
 
@@ -51,6 +58,7 @@ def landed() -> list[tuple[str, str]]:
     with Session(engine) as session:
         rows = session.execute(
             select(RawRecordVersion.record_key, RawRecordVersion.payload["value"].as_string())
+            .where(RawRecordVersion.source == "evaluations")
             .order_by(RawRecordVersion.id)
         ).all()  # fmt: skip
     engine.dispose()
@@ -65,10 +73,42 @@ def quarantined() -> int:
     return found
 
 
+DIRECTORY = ("E00001", "E00002", "E00003", "E00004", "E00005")
+
+
+def land_directory(job_numbers: tuple[str, ...] = DIRECTORY) -> None:
+    """The employee master as a sync lands it: one HR_EMP row of the ERP per job number."""
+    from orchestration.home import prepare_home, upgrade
+
+    settings = get_settings()
+    prepare_home(settings)
+    upgrade(settings)
+    records = [
+        RawRecord.wrap(
+            source="erp",
+            stream="hr_emp",
+            record_key=job_number,
+            payload={"FEMPNO": job_number, "FNAME": f"员工{job_number[-1]}", "FDEPTNAME": "研发部"},
+            source_updated_at=None,
+            extracted_at=now_utc(),
+        )
+        for job_number in job_numbers
+    ]
+    engine = create_engine(settings.hub_url)
+    with Session(engine) as session, session.begin():
+        land_records(session, records, "sync-directory", now_utc())
+    engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _no_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KPIHUB_EVALUATIONS_DIR", raising=False)
     monkeypatch.setenv("KPIHUB_TODAY", "2026-12-01")  # 2026-10 is closed and kept
+
+
+@pytest.fixture(autouse=True)
+def _directory(_no_folder: None) -> None:
+    land_directory()
 
 
 def test_import_lands_the_file_and_a_second_import_changes_nothing(tmp_path: Path) -> None:
@@ -143,11 +183,9 @@ def test_an_unreadable_file_is_a_clean_error(tmp_path: Path) -> None:
     path.write_bytes(b"%PDF-1.4")
     result = runner.invoke(app, ["evaluations", "import", str(path), "--valid-only"])
     assert result.exit_code == 2
-    assert table_rows(result.output) == [
-        ["scan.xlsx", "", "", "not a readable XLSX workbook (BadZipFile)"]
-    ]
-    assert result.output.strip().splitlines()[-1] == (
-        "error: 1 problem(s) in scan.xlsx; nothing imported from it"
+    assert result.output.strip() == (
+        "error: scan.xlsx: not a readable XLSX workbook (BadZipFile: File is not a zip file); "
+        "nothing imported from it"
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -12,13 +13,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from filelock import FileLock
+from pydantic import SecretStr
 
 from pipelines.stores import Stores
+from quality.alerts.deliver import deliver
+from quality.alerts.notify import WorkNotificationSink
 from sandbox.model import World, generate_world
 from sandbox.serving import SandboxServer
 
@@ -52,6 +57,25 @@ class Site:
     def stores(self) -> Stores:
         url = f"sqlite:///{self.home / 'hub.db'}"
         return Stores.connect(url, url)
+
+    def delivered_notices(self) -> list[tuple[list[str], str]]:
+        """Deliver the outbox's work notifications to the sandbox's DingTalk, twice (the second
+        must send nothing again), and return what DingTalk received: receivers and text."""
+        env = self.sandbox.endpoints
+        notify = WorkNotificationSink(
+            env["KPIHUB_DINGTALK_BASE_URL"],
+            env["KPIHUB_DINGTALK_APP_KEY"],
+            SecretStr(env["KPIHUB_DINGTALK_APP_SECRET"]),
+            env["KPIHUB_DINGTALK_AGENT_ID"],
+        )
+        stores = self.stores()
+        for _ in range(2):
+            deliver(stores.hub, [notify], datetime.now(UTC))
+        stores.dispose()
+        return [
+            (m["userid_list"], json.dumps(m["msg"], ensure_ascii=False))
+            for m in self.sandbox.dingtalk.server.config.app.state.notifications.sent
+        ]
 
     def sign_in_url(self, client: httpx.Client, userid: str) -> str:
         """Where DingTalk sends the browser back once ``userid`` signed in: the portal's

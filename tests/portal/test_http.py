@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
 import httpx
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from portal.app import KEY_FILE, SESSION_COOKIE
 from sandbox.apps.dingtalk_login import hr_userids
 from sandbox.company import Employee
-from schemas.tables import AuditEntry, Score
+from schemas.tables import AuditEntry, Score, ScoreChange
 from tests.portal.conftest import EMPLOYEES, Site
 
 JSON = {"Accept": "application/json"}
@@ -179,3 +180,84 @@ def test_the_list_filters_as_the_cli_does(site: Site) -> None:
         r["job_number"] for r in json.loads(cli.stdout)
     ]
     assert {r["template"] for r in listed.json()} == {"sales"}
+
+
+def _csrf(client: httpx.Client, site: Site) -> str:
+    page = client.get("/scores", params={"period": site.period}).text
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def _changes(site: Site) -> list[tuple[str, str, str]]:
+    stores = site.stores()
+    with Session(stores.hr) as hr:
+        rows = [(c.job_number, c.kind, c.status) for c in hr.scalars(select(ScoreChange))]
+    stores.dispose()
+    return rows
+
+
+def test_changes_are_refused_outside_the_scope_out_of_role_and_without_the_token(
+    site: Site,
+) -> None:
+    """A target change or adjustment asked for on a score outside one's scope answers like a
+    score that does not exist; out of role it is refused with the reason; without the session's
+    token it is forbidden; a change is decided only on its own score's page. Nothing is kept of
+    any refused request."""
+    east = [p for p in site.world.employees if 211 in p.dept_ids]
+    leader = next(p for p in east if p.leader and p.home_dept == 211)
+    member = next(p for p in east if not p.leader)
+    south = next(p for p in site.world.employees if 212 in p.dept_ids and not p.leader)
+    hr = next(p for p in site.world.employees if p.userid in hr_userids(site.world))
+    target = {"kpi_code": "contract_amount", "target": "100000", "reason": "调整"}
+    with site.signed_in(leader.userid) as client:
+        token = _csrf(client, site)
+        outside = client.post(
+            f"/scores/{south.job_number}/{site.period}/target", data={"csrf": token, **target}
+        )
+        assert outside.status_code == 404
+        no_token = client.post(f"/scores/{member.job_number}/{site.period}/target", data=target)
+        assert no_token.status_code == 403
+        bad = client.post(
+            f"/scores/{member.job_number}/{site.period}/target",
+            data={"csrf": token, **target, "target": "1.234"},
+            headers=JSON,
+        )
+        assert (bad.status_code, bad.json()) == (
+            409,
+            {"error": "a target 1.234 has more than 2 decimal(s)"},
+        )
+        assert _changes(site) == []
+        made = client.post(
+            f"/scores/{member.job_number}/{site.period}/target",
+            data={"csrf": token, **target},
+            headers=JSON,
+        )
+        assert made.status_code == 200, made.text
+        decide = client.post(
+            f"/scores/{member.job_number}/{site.period}/approve_change",
+            data={"csrf": token, "change_id": "1"},
+            headers=JSON,
+        )
+        assert (decide.status_code, decide.json()) == (
+            409,
+            {"error": "only HR may approve or reject a change"},
+        )
+    with site.signed_in(member.userid) as client:
+        own = client.post(
+            f"/scores/{member.job_number}/{site.period}/adjust",
+            data={"csrf": _csrf(client, site), "points": "5", "reason": "我自己"},
+            headers=JSON,
+        )
+        assert (own.status_code, own.json()) == (
+            409,
+            {"error": "only a manager or HR may adjust a score"},
+        )
+    with site.signed_in(hr.userid) as client:
+        elsewhere = client.post(
+            f"/scores/{south.job_number}/{site.period}/approve_change",
+            data={"csrf": _csrf(client, site), "change_id": "1"},
+            headers=JSON,
+        )
+        assert elsewhere.status_code == 404  # change 1 is not on that score
+    assert _changes(site) == [(member.job_number, "target", "proposed")]

@@ -1,4 +1,5 @@
-"""A run whose process is killed is marked failed by the next command on the host."""
+"""A run whose process is killed is marked failed by the next command on the host, and the leases
+it held are freed, so the re-run does not wait for them to expire."""
 
 from __future__ import annotations
 
@@ -11,8 +12,15 @@ import time
 from pathlib import Path
 
 import dagster as dg
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
+from connectors.sdk.timeparse import now_utc
 from orchestration.orphans import PID_TAG, fail_orphaned_runs
+from pipelines.leases import TTL
+from schemas.migrations.apply import upgrade_stores
+from schemas.settings import get_settings
+from schemas.tables import StreamLease
 
 JOB = textwrap.dedent(
     """
@@ -41,6 +49,27 @@ def _wait_for(predicate, seconds: float = 60.0) -> None:  # type: ignore[no-unty
         time.sleep(0.2)
 
 
+def _leases(url: str) -> list[tuple[str, str, str]]:
+    engine = create_engine(url)
+    with Session(engine) as session:
+        rows = session.execute(select(StreamLease.source, StreamLease.stream, StreamLease.holder))
+        found = sorted((source, stream, holder) for source, stream, holder in rows)
+    engine.dispose()
+    return found
+
+
+def _hold(url: str, source: str, stream: str, holder: str) -> None:
+    engine = create_engine(url)
+    now = now_utc()
+    with Session(engine) as session, session.begin():
+        session.add(
+            StreamLease(
+                source=source, stream=stream, holder=holder, acquired_at=now, expires_at=now + TTL
+            )
+        )
+    engine.dispose()
+
+
 def test_a_killed_run_is_marked_failed_at_the_next_start(tmp_path: Path) -> None:
     home = tmp_path / "dagster"
     home.mkdir()
@@ -60,7 +89,14 @@ def test_a_killed_run_is_marked_failed_at_the_next_start(tmp_path: Path) -> None
     (run,) = instance.get_runs()
     assert (run.status, run.tags[PID_TAG]) == (dg.DagsterRunStatus.STARTED, str(child.pid))
 
+    get_settings().home.mkdir(parents=True)
+    url = get_settings().hub_url
+    upgrade_stores(url, url)
+    _hold(url, "crm", "orders", run.run_id)  # the killed run was landing crm/orders
+    _hold(url, "facts", "crm/2026-11", "a-run-still-alive")
+
     assert fail_orphaned_runs(instance) == [run.run_id]
+    assert _leases(url) == [("facts", "crm/2026-11", "a-run-still-alive")]
     (after,) = instance.get_runs()
     assert after.status == dg.DagsterRunStatus.FAILURE
     failure = instance.get_records_for_run(

@@ -265,4 +265,6 @@ def test_an_error_in_one_file_of_the_folder_names_that_file(tmp_path: Path) -> N
 def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as caught:
         load_templates(tmp_path)
-    assert str(caught.value) == f"{tmp_path}: no scoring template (*.yaml) found"
+    assert str(caught.value) == (
+        f"{tmp_path}: no scoring template (*.yaml) found (KPIHUB_TEMPLATES_DIR)"
+    )

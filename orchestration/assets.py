@@ -2,6 +2,7 @@
 per source with a mapping, and the published scores. Nothing here names a particular source."""
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 import dagster as dg
 from sqlalchemy import Engine
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from connectors.registry import Connector
 from connectors.sdk.errors import AuthError
 from connectors.sdk.timeparse import now_utc
+from orchestration.asset_versions import OWNERS, facts_code_version, scores_code_version
 from orchestration.checks import (
     anomaly_check_spec,
     fact_check_specs,
@@ -49,7 +51,14 @@ def build_stream_asset(connector: Connector, stream_name: str) -> dg.AssetsDefin
     @dg.asset(
         key=raw_key(connector, stream_name),
         group_name=f"{connector.name}_raw",
-        kinds={"api"},
+        kinds={connector.kind},
+        owners=OWNERS,
+        tags={"layer": "raw", "source": connector.name},
+        # Streams of one source share its API's budget, across runs too (deploy/dagster.yaml).
+        pool=f"{connector.name}_api",
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=connector.freshness_hours or get_settings().freshness_hours)
+        ),
         required_resource_keys={resource_key, "stores"},
         check_specs=raw_check_specs(connector, stream_name, raw_key(connector, stream_name)),
         description=f"{connector.title} `{stream_name}` records as fetched, one row per version.",
@@ -119,6 +128,9 @@ def build_facts_asset(
         partitions_def=monthly,
         deps=deps,
         kinds={"sql"},
+        owners=OWNERS,
+        tags={"layer": "facts", "source": connector.name},
+        code_version=facts_code_version(connector),
         required_resource_keys={"stores"},
         check_specs=[
             *fact_check_specs(connector, facts_key(connector)),
@@ -226,6 +238,9 @@ def build_scores_asset(
         partitions_def=monthly,
         deps=list(fact_assets),
         kinds={"sql"},
+        owners=OWNERS,
+        tags={"layer": "scores"},
+        code_version=scores_code_version(),
         required_resource_keys={"stores"},
         description="Performance scores from the scoring templates, published to the HR store.",
     )

@@ -14,6 +14,9 @@ from schemas.settings import Settings, load_sources_env
 DAGSTER_YAML = """# Written by KPI Hub. Runs, event logs and schedules live in this folder.
 telemetry:
   enabled: false
+# Each source asset's freshness policy (its sync window) shows in the UI.
+freshness:
+  enabled: true
 """
 
 

@@ -53,9 +53,17 @@ class HeadRecord:
 
 class RecordReader(Protocol):
     """Read access to the current landed records of this source's streams, and of another
-    source's streams a mapping declares in ``FactMapping.reads`` (``source`` names it)."""
+    source's streams a mapping declares in ``FactMapping.reads`` (``source`` names it).
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]: ...
+    ``period`` asks for the records of one month only, for a stream that declares the month of
+    each record (``Stream.event_period``): those its event time places in ``period`` and those
+    whose time cannot be read. Any other record is left out, so a mapping asks for it only
+    when it would skip every other month's records anyway; it still checks each record's
+    month itself, and a reader may hand it more than asked (a stream without months)."""
+
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]: ...
 
 
 @dataclass(frozen=True)

@@ -7,22 +7,27 @@ together, a crash between pages loses nothing and a re-run lands nothing twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, ScalarSelect, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.sdk import Page, Stream
 from connectors.sdk.source import SourceClient
+from connectors.sdk.stream import PeriodOf
 from connectors.sdk.timeparse import now_utc
+from pipelines.bulk import BulkStatements
 from pipelines.clock_skew import FutureStamps, horizon, record_future_stamps
 from pipelines.leases import renew, stream_lease
+from pipelines.prefetch import prefetched
 from quality.served_twice import record_served_twice
 from schemas.envelope import RawRecord, canonical_json
 from schemas.tables import QuarantineEntry, RawRecordVersion, RecordHead, StreamState
+from schemas.tables.types import UtcDateTime
 
 CHUNK = 500
 
@@ -43,6 +48,10 @@ class LandingStats:
     watermark_held: bool = False
     served_twice: set[str] = field(default_factory=set)
     """Keys the source served more than once in this pull (landed once, and a finding)."""
+    read_seconds: float = 0.0
+    """Time spent waiting for the source's pages (the pull)."""
+    write_seconds: float = 0.0
+    """Time spent storing them with their state (the landing proper)."""
 
 
 def load_state(session: Session, source: str, stream: str) -> dict[str, Any] | None:
@@ -70,95 +79,145 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start : start + CHUNK]
 
 
+_VERSIONS = RawRecordVersion.__table__
+_HEADS = RecordHead.__table__
+
+
+def _version_of(prefix: str) -> ScalarSelect[int]:
+    """The id of the stored version a head row points to, found in SQL by key and hash, so that
+    versions are inserted in one batch without reading their ids back."""
+    return (
+        select(_VERSIONS.c.id)
+        .where(
+            _VERSIONS.c.source == bindparam(f"{prefix}source"),
+            _VERSIONS.c.stream == bindparam(f"{prefix}stream"),
+            _VERSIONS.c.record_key == bindparam(f"{prefix}key"),
+            _VERSIONS.c.payload_sha256 == bindparam(f"{prefix}sha"),
+        )
+        .scalar_subquery()
+    )
+
+
+_NEW_VERSIONS = BulkStatements(
+    insert(_VERSIONS).values(
+        source=bindparam("source"),
+        stream=bindparam("stream"),
+        record_key=bindparam("record_key"),
+        payload_sha256=bindparam("payload_sha256"),
+        payload=bindparam("payload"),
+        source_updated_at=bindparam("source_updated_at", type_=UtcDateTime),
+        extracted_at=bindparam("extracted_at", type_=UtcDateTime),
+        run_id=bindparam("run_id"),
+    ),
+    # The canonical JSON the hash was taken of: the same text, not encoded a second time.
+    encoded=frozenset({"payload"}),
+)
+_NEW_HEAD = BulkStatements(
+    insert(_HEADS).values(
+        source=bindparam("h_source"),
+        stream=bindparam("h_stream"),
+        record_key=bindparam("h_key"),
+        version_id=_version_of("h_"),
+        seen_at=bindparam("h_seen", type_=UtcDateTime),
+        event_period=bindparam("h_period"),
+    )
+)
+_MOVED_HEAD = BulkStatements(
+    update(_HEADS)
+    .where(
+        _HEADS.c.source == bindparam("h_source"),
+        _HEADS.c.stream == bindparam("h_stream"),
+        _HEADS.c.record_key == bindparam("h_key"),
+    )
+    .values(
+        version_id=_version_of("h_"),
+        seen_at=bindparam("h_seen", type_=UtcDateTime),
+        event_period=bindparam("h_period"),
+    )
+)
+
+
 def land_records(
-    session: Session, records: list[RawRecord], run_id: str, seen_at: datetime
+    session: Session,
+    records: list[RawRecord],
+    run_id: str,
+    seen_at: datetime,
+    placed: PeriodOf | None = None,
 ) -> tuple[int, int]:
-    """Store new versions and move heads; returns (new versions, records whose head moved)."""
+    """Store new versions and move heads; returns (new versions, records whose head moved).
+
+    The work is done per batch, not per record: one query finds the current heads' hashes, a
+    record that is still its head's version costs nothing more, and the rest are inserted with
+    one executemany each for versions, new heads and moved heads. ``placed`` gives the month a
+    record's own event time puts it in, kept on its head so a month is read without the rest.
+    """
     if not records:
         return 0, 0
     source, stream = records[0].source, records[0].stream
     latest: dict[str, RawRecord] = {}
     for record in records:
         latest[record.record_key] = record
-    keys = sorted(latest)
-    known: dict[tuple[str, str], int] = {}
-    heads: dict[str, int] = {}
-    for chunk in _chunks(keys):
-        for key, sha, version_id in session.execute(
-            select(
-                RawRecordVersion.record_key,
-                RawRecordVersion.payload_sha256,
-                RawRecordVersion.id,
-            ).where(
-                RawRecordVersion.source == source,
-                RawRecordVersion.stream == stream,
-                RawRecordVersion.record_key.in_(chunk),
+    current: dict[str, str] = {}
+    for chunk in _chunks(sorted(latest)):
+        for key, sha in session.execute(
+            select(_HEADS.c.record_key, _VERSIONS.c.payload_sha256)
+            .join(_VERSIONS, _VERSIONS.c.id == _HEADS.c.version_id)
+            .where(
+                _HEADS.c.source == source,
+                _HEADS.c.stream == stream,
+                _HEADS.c.record_key.in_(chunk),
             )
         ):
-            known[(key, sha)] = version_id
-        for key, version_id in session.execute(
-            select(RecordHead.record_key, RecordHead.version_id).where(
-                RecordHead.source == source,
-                RecordHead.stream == stream,
-                RecordHead.record_key.in_(chunk),
+            current[key] = sha
+    pending = [r for r in latest.values() if current.get(r.record_key) != r.payload_sha256]
+    if not pending:
+        return 0, 0
+    # A record may change back to a version stored before: that version is not stored again.
+    stored: set[tuple[str, str]] = set()
+    for chunk in _chunks(sorted(r.record_key for r in pending if r.record_key in current)):
+        stored.update(
+            (key, sha)
+            for key, sha in session.execute(
+                select(_VERSIONS.c.record_key, _VERSIONS.c.payload_sha256).where(
+                    _VERSIONS.c.source == source,
+                    _VERSIONS.c.stream == stream,
+                    _VERSIONS.c.record_key.in_(chunk),
+                )
             )
-        ):
-            heads[key] = version_id
-    fresh = [r for r in latest.values() if (r.record_key, r.payload_sha256) not in known]
-    if fresh:
-        rows = [
+        )
+    fresh = [r for r in pending if (r.record_key, r.payload_sha256) not in stored]
+    connection = session.connection()
+    _NEW_VERSIONS.execute(
+        connection,
+        [
             {
                 "source": r.source,
                 "stream": r.stream,
                 "record_key": r.record_key,
                 "payload_sha256": r.payload_sha256,
-                "payload": r.payload,
+                "payload": r.canonical_payload,
                 "source_updated_at": r.source_updated_at,
                 "extracted_at": r.extracted_at,
                 "run_id": run_id,
             }
             for r in fresh
-        ]
-        result = session.execute(
-            insert(RawRecordVersion).returning(
-                RawRecordVersion.id, RawRecordVersion.record_key, RawRecordVersion.payload_sha256
-            ),
-            rows,
-        )
-        for version_id, key, sha in result:
-            known[(key, sha)] = version_id
-    moved = 0
+        ],
+    )
     new_heads: list[dict[str, Any]] = []
     moved_heads: list[dict[str, Any]] = []
-    for key, record in latest.items():
-        version_id = known[(key, record.payload_sha256)]
-        current = heads.get(key)
-        if current is None:
-            new_heads.append(
-                {
-                    "source": source,
-                    "stream": stream,
-                    "record_key": key,
-                    "version_id": version_id,
-                    "seen_at": seen_at,
-                }
-            )
-        elif current != version_id:
-            moved += 1
-            moved_heads.append(
-                {
-                    "source": source,
-                    "stream": stream,
-                    "record_key": key,
-                    "version_id": version_id,
-                    "seen_at": seen_at,
-                }
-            )
-    if new_heads:
-        session.execute(insert(RecordHead), new_heads)
-    if moved_heads:
-        session.execute(update(RecordHead), moved_heads)
-    return len(fresh), moved
+    for record in pending:
+        row = {
+            "h_source": source,
+            "h_stream": stream,
+            "h_key": record.record_key,
+            "h_sha": record.payload_sha256,
+            "h_seen": seen_at,
+            "h_period": placed(record.payload) if placed is not None else None,
+        }
+        (moved_heads if record.record_key in current else new_heads).append(row)
+    _NEW_HEAD.execute(connection, new_heads)
+    _MOVED_HEAD.execute(connection, moved_heads)
+    return len(fresh), len(moved_heads)
 
 
 def _quarantine_rejected(
@@ -206,12 +265,19 @@ def _land_held(engine: Engine, source: SourceClient, stream: Stream, run_id: str
     with Session(engine) as session:
         state = load_state(session, source.name, stream.name)
     ahead = FutureStamps(horizon())
-    for page in source.read(stream, state):
+    pages = prefetched(source.read(stream, state))
+    while True:
+        started = time.perf_counter()
+        page = next(pages, None)
+        stats.read_seconds += time.perf_counter() - started
+        if page is None:
+            break
+        started = time.perf_counter()
         now = now_utc()
         ahead.note(page.records)
         committed = ahead.bounded(dict(page.state))
         with Session(engine) as session, session.begin():
-            landed, moved = land_records(session, page.records, run_id, now)
+            landed, moved = land_records(session, page.records, run_id, now, stream.event_period)
             _quarantine_rejected(session, page, stream, source.name, run_id, now)
             # With the page it came with: the finding is stored exactly when the page is.
             repeated = _repeated(page)
@@ -223,6 +289,7 @@ def _land_held(engine: Engine, source: SourceClient, stream: Stream, run_id: str
                 if page.final:
                     committed["last_sync_at"] = now.isoformat()
                 _save_state(session, source.name, stream.name, committed, run_id)
+        stats.write_seconds += time.perf_counter() - started
         stats.served_twice |= repeated
         stats.pages += 1
         stats.pulled += len(page.records) + len(page.rejected)

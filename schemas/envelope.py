@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 def canonical_json(payload: Any) -> str:
@@ -31,6 +31,14 @@ class RawRecord(BaseModel):
     payload_sha256: str
     source_updated_at: datetime | None
     extracted_at: datetime
+    payload_json: str = Field(default="", repr=False, exclude=True)
+    """The canonical JSON the hash was taken of, kept so the store is not sent a second
+    encoding; empty when the record was built without it."""
+
+    @property
+    def canonical_payload(self) -> str:
+        """The payload as canonical JSON: what the store keeps."""
+        return self.payload_json or canonical_json(self.payload)
 
     @classmethod
     def wrap(
@@ -43,12 +51,16 @@ class RawRecord(BaseModel):
         source_updated_at: datetime | None,
         extracted_at: datetime,
     ) -> RawRecord:
-        return cls(
+        # Built from parts the connector engine already checked: hashing is the only work,
+        # and the text hashed is kept for the store rather than encoded again.
+        text = canonical_json(payload)
+        return cls.model_construct(
             source=source,
             stream=stream,
             record_key=record_key,
             payload=payload,
-            payload_sha256=payload_sha256(payload),
+            payload_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             source_updated_at=source_updated_at,
             extracted_at=extracted_at,
+            payload_json=text,
         )

@@ -92,8 +92,10 @@ class _Pinned:
         self.records = records
         self.source = source
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
-        return self.records.heads(stream, source=source or self.source)
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]:
+        return self.records.heads(stream, source=source or self.source, period=period)
 
 
 def _quarantine(
@@ -121,6 +123,22 @@ def _instant(raw: Any, per_second: int) -> datetime:
     except (OverflowError, OSError):
         raise ValueError(raw) from None
     return (moment + timedelta(microseconds=rest * 10**6 // per_second)).astimezone(SHANGHAI)
+
+
+def punch_period(punch: Mapping[str, Any]) -> str | None:
+    """The month of a punch's local day, as ``first_punches`` counts it."""
+    try:
+        return _instant(punch.get("punch_time"), 1).strftime("%Y-%m")
+    except ValueError:
+        return None
+
+
+def shift_period(shift: Mapping[str, Any]) -> str | None:
+    """The month of a shift's day, as ``scheduled_days`` plans it."""
+    try:
+        return period_of(date.fromisoformat(str(shift.get("date")).strip()))
+    except ValueError:
+        return None
 
 
 def _clock(raw: Any) -> time:
@@ -176,7 +194,7 @@ def scheduled_days(
     """The period's scheduled shifts per (card, day), with their local start; rest days are
     not scheduled. Should one card and day be landed twice, the newest version plans it."""
     found: dict[tuple[str, date], Timed] = {}
-    for head in records.heads("shifts"):
+    for head in records.heads("shifts", period=period):
         shift = head.payload
         try:
             day = date.fromisoformat(str(shift.get("date")).strip())
@@ -204,7 +222,7 @@ def first_punches(
 ) -> dict[tuple[str, date], Timed]:
     """The first punch of each card on each local day of the period."""
     found: dict[tuple[str, date], Timed] = {}
-    for head in records.heads("punches"):
+    for head in records.heads("punches", period=period):
         punch = head.payload
         try:
             moment = _instant(punch.get("punch_time"), 1)

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from connectors.attendance.keys import PUNCH_KEY, SHIFT_KEY, composite_key, wrap_keyed
+from connectors.attendance.mapping import punch_period, shift_period
 from connectors.attendance.records import Punch, Shift
 from connectors.sdk import HttpSource, Page, Stream, StreamError
 from connectors.sdk.calendar import THROUGH, pull_range, windows
@@ -116,6 +117,7 @@ SHIFTS = Stream(
     record_key="+".join(SHIFT_KEY),
     record_path="items",
     window_field="date",
+    event_period=shift_period,
     lookback=timedelta(days=LOOKBACK_DAYS),
     record_schema=Shift,
     reader=read_shifts,
@@ -130,6 +132,7 @@ PUNCHES = Stream(
         offset_param="offset", limit_param="limit", limit=PUNCH_LIMIT, has_more_field="has_more"
     ),
     window_field="punch_time",
+    event_period=punch_period,
     lookback=timedelta(days=LOOKBACK_DAYS),
     record_schema=Punch,
     reader=read_punches,

@@ -29,7 +29,7 @@ are simply not part of the period.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 
 from connectors.registry import FactMapping, HeadRecord, MappingResult, RecordReader
@@ -96,6 +96,22 @@ def _period(row: dict[str, object], column: str) -> str:
     return text
 
 
+def dated_period(row: Mapping[str, object]) -> str | None:
+    """The local month of a document's ``FDATE``, as receipts and production count it."""
+    try:
+        return _month(dict(row), "FDATE")
+    except Unreadable:
+        return None
+
+
+def period_column(row: Mapping[str, object]) -> str | None:
+    """The ``FPERIOD`` of a target or cost line."""
+    try:
+        return _period(dict(row), "FPERIOD")
+    except Unreadable:
+        return None
+
+
 def _job_number(row: dict[str, object], column: str) -> PersonRef:
     """A job number column; an empty one names nobody and cannot be resolved or guessed."""
     text = str(row.get(column) or "").strip()
@@ -120,7 +136,7 @@ def _read_stream(
     quarantined: list[QuarantinedRecord],
 ) -> None:
     """Every head of ``stream`` through ``read``; a row it cannot read goes to quarantine."""
-    for head in records.heads(stream):
+    for head in records.heads(stream, period=period):
         try:
             observations.extend(read(head))
         except Unreadable as why:

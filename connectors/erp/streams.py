@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 
+from connectors.erp.mapping import dated_period, period_column
 from connectors.erp.records import (
     BadgeAssignment,
     CostLine,
@@ -21,6 +22,7 @@ from connectors.erp.records import (
     Target,
 )
 from connectors.sdk import Stream
+from connectors.sdk.stream import PeriodOf
 
 LOOKBACK = timedelta(days=1)
 WATERMARK = "FMODIFYDATE"
@@ -32,6 +34,7 @@ def erp_stream(
     keys: tuple[str, ...],
     record_schema: type[BaseModel],
     decimals: dict[str, int] | None = None,
+    event_period: PeriodOf | None = None,
 ) -> Stream:
     return Stream(
         name=table.lower(),
@@ -43,15 +46,17 @@ def erp_stream(
         batch_size=BATCH_SIZE,
         decimals=decimals or {},
         record_schema=record_schema,
+        event_period=event_period,
     )
 
 
 STREAMS = (
     erp_stream("HR_EMP", ("FEMPNO",), Employee),
     erp_stream("HR_EMP_BADGE", ("FID",), BadgeAssignment),
-    erp_stream("AR_RECEIPT", ("FID",), Receipt, {"FRECAMOUNT": 2}),
-    erp_stream("SAL_TARGET", ("FEMPNO", "FPERIOD", "FKPI"), Target, {"FTARGET": 4}),
-    erp_stream("PRD_INSTOCK", ("FID",), ProductionReceipt, {"FQTY": 4}),
+    erp_stream("AR_RECEIPT", ("FID",), Receipt, {"FRECAMOUNT": 2}, dated_period),
+    erp_stream("SAL_TARGET", ("FEMPNO", "FPERIOD", "FKPI"), Target, {"FTARGET": 4},
+               period_column),
+    erp_stream("PRD_INSTOCK", ("FID",), ProductionReceipt, {"FQTY": 4}, dated_period),
     erp_stream("CB_COST", ("FCOSTCENTER", "FPERIOD"), CostLine,
-               {"FTARGETCOST": 2, "FACTUALCOST": 2}),
+               {"FTARGETCOST": 2, "FACTUALCOST": 2}, period_column),
 )  # fmt: skip

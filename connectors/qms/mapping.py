@@ -22,6 +22,7 @@ contribution cannot be known, and guessing would move someone's yield.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -80,10 +81,18 @@ def _inspection_id(head: HeadRecord) -> str:
     return str(head.payload.get("inspection_id") or head.record_key).strip()
 
 
+def inspection_period(item: Mapping[str, Any]) -> str | None:
+    """The local month of an inspection, as ``semi_finished_yield`` counts it."""
+    try:
+        return parse_instant(str(item["inspected_at"])).astimezone(SHANGHAI).strftime("%Y-%m")
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def semi_finished_yield(period: str, records: RecordReader) -> MappingResult:
     quarantined: list[QuarantinedRecord] = []
     newest: dict[str, Counted] = {}
-    for head in records.heads(STREAM):
+    for head in records.heads(STREAM, period=period):
         item = head.payload
         stage = item.get("stage")
         if stage == FINISHED:

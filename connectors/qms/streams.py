@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from connectors.qms.mapping import inspection_period
 from connectors.qms.records import Inspection
 from connectors.sdk import HttpSource, Page, Stream, StreamError
 from connectors.sdk.calendar import THROUGH, pull_range, windows
@@ -78,6 +79,7 @@ INSPECTIONS = Stream(
     ),
     updated_field="inspected_at",
     window_field="inspected_at",
+    event_period=inspection_period,
     lookback=timedelta(days=LOOKBACK_DAYS),
     record_schema=Inspection,
     reader=read_inspections,

@@ -40,6 +40,9 @@ class Page:
     tell a source's own repeats from its paging's says so here, for a finding."""
 
 
+PeriodOf = Callable[[Mapping[str, Any]], "str | None"]
+"""The month (``YYYY-MM``) a record's own event time places it in, or None when unreadable."""
+
 Reader = Callable[["HttpSource", "Stream", "Mapping[str, Any] | None"], Iterator[Page]]
 
 
@@ -72,6 +75,11 @@ class Stream:
     window_field: str | None = None
     """For a date-windowed stream: the field that places a record in a day (``workDate``,
     ``punch_time``), so that what a re-read from ``lookback`` days back returns can be checked."""
+    event_period: PeriodOf | None = None
+    """For a stream whose records each belong to one month (an inspection, a punch, a receipt):
+    the month a record's event time places it in, the same rule its mapping counts it by. The
+    hub keeps it on the record's head, so normalising a month reads that month's records (and
+    those whose time cannot be read), not every month landed."""
     record_schema: type[BaseModel] | None = None
     reader: Reader | None = None
     table: str | None = None

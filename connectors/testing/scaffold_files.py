@@ -233,7 +233,9 @@ class Landed:
     def __init__(self, records: dict[str, list[dict[str, object]]]) -> None:
         self.records = records
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]:
         for n, payload in enumerate(self.records.get(stream, []), start=1):
             yield HeadRecord(version_id=n, record_key=str(payload["id"]), payload=payload)
 

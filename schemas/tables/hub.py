@@ -24,8 +24,8 @@ class RawRecordVersion(HubBase):
 
     __tablename__ = "raw_record_versions"
     __table_args__ = (
+        # Its index also serves every lookup by (source, stream, record_key).
         UniqueConstraint("source", "stream", "record_key", "payload_sha256", name="uq_raw_version"),
-        Index("ix_raw_record", "source", "stream", "record_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -43,12 +43,16 @@ class RecordHead(HubBase):
     """The version of each record the source served last: what normalisation reads."""
 
     __tablename__ = "record_heads"
+    __table_args__ = (Index("ix_head_period", "source", "stream", "event_period", "record_key"),)
 
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     record_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("raw_record_versions.id"))
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    event_period: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    """The month the version's own event time puts it in (``YYYY-MM``), for streams that
+    declare one; None when the stream does not or the record's time cannot be read."""
 
 
 class StreamState(HubBase):

@@ -81,7 +81,9 @@ class Landed:
         self.streams = streams
         self.asked: set[str] = set()
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]:
         owner = source or "attendance"
         self.asked.add(f"{owner}/{stream}")
         for version_id, payload in self.streams.get(f"{owner}_{stream}", []):

@@ -31,7 +31,9 @@ class Landed:
     def __init__(self, streams: dict[str, list[Row]]) -> None:
         self.streams = streams
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]:
         name = f"{source}/{stream}" if source else stream
         for version_id, record_key, payload in self.streams.get(name, []):
             yield HeadRecord(version_id=version_id, record_key=record_key, payload=payload)

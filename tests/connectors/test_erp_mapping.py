@@ -28,7 +28,9 @@ class Landed:
     def __init__(self, streams: dict[str, list[Row]]) -> None:
         self.streams = streams
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]:
         assert source is None, "the ERP mapping reads only its own streams"
         for version_id, record_key, payload in self.streams.get(stream, []):
             yield HeadRecord(version_id=version_id, record_key=record_key, payload=payload)

@@ -17,7 +17,9 @@ class Landed:
     def __init__(self, streams: dict[str, list[dict[str, Any]]]) -> None:
         self.streams = streams
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]:
         for n, payload in enumerate(self.streams.get(stream, []), start=1):
             yield HeadRecord(version_id=n, record_key=str(n), payload=payload)
 

@@ -36,7 +36,9 @@ class Landed:
     def __init__(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
         self.rows = rows
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]:
         assert (stream, source) == ("evaluations", None)
         for version_id, payload in self.rows:
             yield HeadRecord(version_id=version_id, record_key=str(payload["key"]), payload=payload)

@@ -28,7 +28,9 @@ class Landed:
     def __init__(self, *rows: tuple[int, str, dict[str, Any]]) -> None:
         self.rows = rows
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]:
         assert (source, stream) == (None, "inspections")
         for version_id, key, payload in self.rows:
             yield HeadRecord(version_id=version_id, record_key=key, payload=payload)

@@ -35,12 +35,12 @@ HR_TABLES = {
 def test_upgrade_creates_both_stores_side_by_side(stores: Stores, store_url: str) -> None:
     tables = set(inspect(stores.hub).get_table_names())
     assert tables == HUB_TABLES | HR_TABLES | {"alembic_version_hub", "alembic_version_hr"}
-    assert current_revisions(store_url, store_url) == {"hub": "0005_hub", "hr": "0004_hr"}
+    assert current_revisions(store_url, store_url) == {"hub": "0006_hub", "hr": "0004_hr"}
 
 
 def test_upgrade_twice_changes_nothing(stores: Stores, store_url: str) -> None:
     upgrade_stores(store_url, store_url)
-    assert current_revisions(store_url, store_url) == {"hub": "0005_hub", "hr": "0004_hr"}
+    assert current_revisions(store_url, store_url) == {"hub": "0006_hub", "hr": "0004_hr"}
 
 
 def test_raw_versions_are_unique_on_key_and_hash(stores: Stores) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from connectors.registry import Connector
-from connectors.sdk.errors import AuthError
+from connectors.sdk.errors import AuthError, ConnectorError
 from connectors.sdk.timeparse import now_utc
 from orchestration.asset_versions import OWNERS, facts_code_version, scores_code_version
 from orchestration.checks import (
@@ -73,7 +73,13 @@ def build_stream_asset(connector: Connector, stream_name: str) -> dg.AssetsDefin
         except AuthError as exc:
             # Which variables to fix, never their values.
             names = ", ".join(connector.env.names()[1:]) or connector.env.endpoint
-            raise AuthError(connector.name, f"{exc.reason}; check {names}") from None
+            refused = AuthError(connector.name, f"{exc.reason}; check {names}")
+            context.log.error(str(refused))
+            raise refused from None
+        except ConnectorError as exc:
+            # The cause as a line of its own in the run's log, not only inside a stack trace.
+            context.log.error(str(exc))
+            raise
         finally:
             source.close()
         metadata: dict[str, object] = {

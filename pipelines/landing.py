@@ -17,6 +17,7 @@ from sqlalchemy import Engine, ScalarSelect, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.sdk import Page, Stream
+from connectors.sdk.log import hub_log
 from connectors.sdk.source import SourceClient
 from connectors.sdk.stream import PeriodOf
 from connectors.sdk.timeparse import now_utc
@@ -30,6 +31,8 @@ from schemas.tables import QuarantineEntry, RawRecordVersion, RecordHead, Stream
 from schemas.tables.types import UtcDateTime
 
 CHUNK = 500
+
+log = hub_log("landing")
 
 
 @dataclass
@@ -290,6 +293,7 @@ def _land_held(engine: Engine, source: SourceClient, stream: Stream, run_id: str
                     committed["last_sync_at"] = now.isoformat()
                 _save_state(session, source.name, stream.name, committed, run_id)
         stats.write_seconds += time.perf_counter() - started
+        _log_page(source.name, stream.name, page, landed, moved, repeated)
         stats.served_twice |= repeated
         stats.pages += 1
         stats.pulled += len(page.records) + len(page.rejected)
@@ -302,7 +306,53 @@ def _land_held(engine: Engine, source: SourceClient, stream: Stream, run_id: str
             stats.watermark = committed["watermark"]
     stats.future_stamped = dict(ahead.records)
     stats.watermark_held = ahead.watermark_held
+    _log_stream(stats)
     return stats
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items()))
+
+
+def _log_page(
+    source: str, stream: str, page: Page, landed: int, moved: int, repeated: set[str]
+) -> None:
+    where = f"{source}/{stream} page {page.number}"
+    log.debug(
+        "%s: %d records, %d new versions, %d changed", where, len(page.records), landed, moved
+    )
+    if page.rejected:
+        reasons: dict[str, int] = {}
+        for item in page.rejected:
+            reasons[item.reason] = reasons.get(item.reason, 0) + 1
+        log.warning("%s: %d records quarantined (%s)", where, len(page.rejected), _counted(reasons))
+    if repeated:
+        log.warning("%s: %d records served more than once, landed once", where, len(repeated))
+
+
+def _log_stream(stats: LandingStats) -> None:
+    log.info(
+        "%s/%s: %d records in %d pages, %d new versions, %d changed, %d quarantined%s "
+        "(%.1f s waiting for the source, %.1f s storing)",
+        stats.source,
+        stats.stream,
+        stats.pulled,
+        stats.pages,
+        stats.landed,
+        stats.changed,
+        stats.rejected,
+        f"; watermark {stats.watermark}" if stats.watermark else "",
+        stats.read_seconds,
+        stats.write_seconds,
+    )
+    if stats.future_stamped:
+        log.warning(
+            "%s/%s: %d records stamped later than the hub's clock allows; the watermark is "
+            "held back",
+            stats.source,
+            stats.stream,
+            len(stats.future_stamped),
+        )
 
 
 def _repeated(page: Page) -> set[str]:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from connectors.registry import Connector
+from connectors.sdk.log import hub_log
 from pipelines.combine import Tally
 from pipelines.facts import FactStats, record_keys, save_facts
 from pipelines.identity import IdentityResolver, Unresolved
@@ -21,6 +22,8 @@ from pipelines.quarantine import record_quarantine_finding, save_quarantine
 from pipelines.reader import StoreReader
 from schemas.catalog import Catalog, CatalogError, load_catalog
 from schemas.facts import Fact, Observation, PersonRef, QuarantinedRecord
+
+log = hub_log("normalise")
 
 
 @dataclass
@@ -154,4 +157,19 @@ def normalise_source(
         stats.people = len({f.job_number for f in facts})
         stats.quarantined_by_reason = dict(sorted(Counter(q.reason for q in quarantined).items()))
         stats.unresolved_without_records = without
+    log.info(
+        "%s %s: %d facts for %d people (%d new, %d corrected, %d retired)%s",
+        connector.name,
+        period,
+        stats.facts,
+        stats.people,
+        stats.stored.created,
+        stats.stored.corrected,
+        stats.stored.retired,
+        f"; {len(quarantined)} records quarantined ("
+        + ", ".join(f"{r} {n}" for r, n in stats.quarantined_by_reason.items())
+        + ")"
+        if quarantined
+        else "",
+    )
     return stats

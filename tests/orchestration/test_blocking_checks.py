@@ -82,6 +82,17 @@ def test_a_failed_range_check_stops_the_months_scores_in_the_same_run(
             instance=instance, run_config=QUIET
         )
         assert sync.success
+        # The hub's own lines are events of the run: each stream says what it landed.
+        pulled = {
+            e.asset_key: e.step_materialization_data.materialization.metadata["records_pulled"]
+            for e in sync.get_asset_materialization_events()
+            if e.asset_key == dg.AssetKey(["qms", "inspections"])
+        }
+        lines = [e.user_message for e in instance.all_logs(sync.run_id)]
+        [landed] = [m for m in lines if m.startswith("qms/inspections: ")]
+        assert landed.startswith(
+            f"qms/inspections: {pulled[dg.AssetKey(['qms', 'inspections'])].value} records in "
+        )
         _, manager = _overspend_one_cost_line(period)
         result = defs.resolve_job_def("score_period").execute_in_process(
             instance=instance, partition_key=period, run_config=QUIET, raise_on_error=False
@@ -89,6 +100,15 @@ def test_a_failed_range_check_stops_the_months_scores_in_the_same_run(
 
     assert not result.success
     assert result.get_failed_step_keys() == {"facts__erp"}
+    normalised = [
+        e.user_message
+        for e in instance.all_logs(result.run_id)
+        if e.user_message.startswith(f"qms {period}: ")
+    ]
+    assert len(normalised) == 1 and re.match(
+        rf"qms {period}: \d+ facts for \d+ people \(\d+ new, 0 corrected, 0 retired\)",
+        normalised[0],
+    )
     started = {e.step_key for e in result.all_events if e.is_step_start}
     assert "scores" not in started and "facts__qms" in started
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}

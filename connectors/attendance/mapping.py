@@ -77,9 +77,10 @@ def grace_period(environ: Mapping[str, str] | None = None) -> timedelta:
 @dataclass(frozen=True)
 class Timed:
     """A landed record placed in time: a punch at ``start``, or a leave from ``start`` to
-    ``end``."""
+    ``end``. Only the version id is kept, not the record: a month of a large company's punches
+    would otherwise sit in memory whole."""
 
-    head: HeadRecord
+    version_id: int
     start: datetime
     end: datetime | None = None
 
@@ -182,9 +183,9 @@ def leaves_by_userid(records: RecordReader, wanted: set[str]) -> dict[str, list[
             end = _instant(leave.get("end_time"), 1000)
         except ValueError:
             continue
-        found[userid].append(Timed(head, start, end))
+        found[userid].append(Timed(head.version_id, start, end))
     for leaves in found.values():
-        leaves.sort(key=lambda t: (t.start, t.head.version_id))
+        leaves.sort(key=lambda t: (t.start, t.version_id))
     return found
 
 
@@ -212,8 +213,8 @@ def scheduled_days(
             continue
         key = (str(shift.get("card_no") or "").strip(), day)
         held = found.get(key)
-        if held is None or head.version_id > held.head.version_id:
-            found[key] = Timed(head, start)
+        if held is None or head.version_id > held.version_id:
+            found[key] = Timed(head.version_id, start)
     return found
 
 
@@ -234,8 +235,8 @@ def first_punches(
             continue
         key = (str(punch.get("card_no") or "").strip(), moment.date())
         held = found.get(key)
-        if held is None or (moment, head.version_id) < (held.start, held.head.version_id):
-            found[key] = Timed(head, moment)
+        if held is None or (moment, head.version_id) < (held.start, held.version_id):
+            found[key] = Timed(head.version_id, moment)
     return found
 
 
@@ -251,11 +252,11 @@ def _day_observations(
     person = PersonRef(CARD, card)
     for kpi, happened in ((LATE, late), (ABSENT, absent)):
         counts = happened and leave is None
-        inputs = [shift.head.version_id]
+        inputs = [shift.version_id]
         if punch is not None:
-            inputs.append(punch.head.version_id)
+            inputs.append(punch.version_id)
         if happened and leave is not None:
-            inputs.append(leave.head.version_id)
+            inputs.append(leave.version_id)
         yield Observation(
             person, kpi, ONE if counts else ZERO, on=day, inputs=tuple(sorted(inputs))
         )
@@ -283,7 +284,7 @@ def late_and_absent(period: str, records: RecordReader) -> MappingResult:
             job_number = holding.pop()
             held = sorted(
                 (t for u in userids.get(job_number, ()) for t in leaves.get(u, ())),
-                key=lambda t: (t.start, t.head.version_id),
+                key=lambda t: (t.start, t.version_id),
             )
             leave = _covering(held, shift.start)
         observations.extend(

@@ -48,7 +48,7 @@ class BadQuantity(ValueError):
 class Counted:
     """One semi-finished inspection of the period, as it enters the yield."""
 
-    head: HeadRecord
+    version_id: int
     badge: str
     qualified: Decimal
     inspected: Decimal
@@ -123,7 +123,7 @@ def semi_finished_yield(period: str, records: RecordReader) -> MappingResult:
             quarantined.append(_quarantine(head, period, "qualified_exceeds_inspected", detail))
             continue
         counted = Counted(
-            head=head,
+            version_id=head.version_id,
             badge=str(item.get("operator_badge") or "").strip(),
             qualified=qualified,
             inspected=inspected,
@@ -131,7 +131,7 @@ def semi_finished_yield(period: str, records: RecordReader) -> MappingResult:
         )
         key = _inspection_id(head)
         held = newest.get(key)
-        if held is None or head.version_id > held.head.version_id:
+        if held is None or head.version_id > held.version_id:
             newest[key] = counted
     observations = [
         Observation(
@@ -140,7 +140,7 @@ def semi_finished_yield(period: str, records: RecordReader) -> MappingResult:
             value=counted.qualified,
             weight=counted.inspected,
             on=counted.day,
-            inputs=(counted.head.version_id,),
+            inputs=(counted.version_id,),
         )
         for _, counted in sorted(newest.items())
     ]

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import logging
 
+_HUB = logging.getLogger("dagster.builtin.kpihub")
+# A handler that drops: without any, Python would print warnings to stderr from the shell.
+_HUB.addHandler(logging.NullHandler())
+
 
 def hub_log(part: str) -> logging.Logger:
     """The logger of one part of the hub (``landing``, ``http``, ``normalise``...)."""
-    return logging.getLogger(f"dagster.builtin.kpihub.{part}")
+    return _HUB.getChild(part)

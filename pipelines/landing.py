@@ -18,19 +18,22 @@ from sqlalchemy.orm import Session
 
 from connectors.sdk import Page, Stream
 from connectors.sdk.log import hub_log
+from connectors.sdk.parallel import ahead_of
 from connectors.sdk.source import SourceClient
 from connectors.sdk.stream import PeriodOf
 from connectors.sdk.timeparse import now_utc
 from pipelines.bulk import BulkStatements
 from pipelines.clock_skew import FutureStamps, horizon, record_future_stamps
 from pipelines.leases import renew, stream_lease
-from pipelines.prefetch import prefetched
 from quality.served_twice import record_served_twice
 from schemas.envelope import RawRecord, canonical_json
 from schemas.tables import QuarantineEntry, RawRecordVersion, RecordHead, StreamState
 from schemas.tables.types import UtcDateTime
 
 CHUNK = 500
+READ_AHEAD = 2
+"""Pages read ahead of the one being stored: enough to keep the source busy, few enough to
+stay small."""
 
 log = hub_log("landing")
 
@@ -268,7 +271,10 @@ def _land_held(engine: Engine, source: SourceClient, stream: Stream, run_id: str
     with Session(engine) as session:
         state = load_state(session, source.name, stream.name)
     ahead = FutureStamps(horizon())
-    pages = prefetched(source.read(stream, state))
+    # The next pages are read while this one is stored: the source's wait and the store's
+    # overlap. They still arrive one by one and in order, each with its state, so what was read
+    # ahead of a crash was never committed and is read again next time.
+    pages = ahead_of(iter(source.read(stream, state)), READ_AHEAD)
     while True:
         started = time.perf_counter()
         page = next(pages, None)

@@ -27,7 +27,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.sdk.timeparse import now_utc
-from pipelines.review_notices import send_notice
 from pipelines.scoring import HELD
 from pipelines.stores import Stores
 from schemas.tables import Appeal, AuditEntry, Score, ScoreChange, ScoreReview
@@ -209,6 +208,8 @@ def _step(stores: Stores, job_number: str, period: str, actor: str) -> Iterator[
             f"the score of {job_number} for {period} was changed by someone else at the same "
             "time; look at it again"
         ) from None
+    from pipelines.review_notices import send_notice  # the senders load only when one is sent
+
     for action, version, appeal_id, due in step.notices:
         send_notice(stores.hub, action, job_number, period, version, appeal_id, due)
 

@@ -20,6 +20,7 @@ from connectors.dingtalk.days import batches, day_range, end_ms, epoch_ms, throu
 from connectors.sdk import HttpSource, Page, Stream, StreamError
 from connectors.sdk.calendar import REVISIT, THROUGH, windows
 from connectors.sdk.http import wrap_records
+from connectors.sdk.parallel import ahead_of, in_order
 from connectors.sdk.timeparse import now_utc
 
 PROCESS_CODES_ENV = "KPIHUB_DINGTALK_PROCESS_CODES"
@@ -30,6 +31,9 @@ PAGE_SIZE = 20
 # How far ahead of the day it covers a leave or trip is usually filed.
 FILED_AHEAD_DAYS = 14
 UNFINISHED = frozenset({"NEW", "RUNNING"})
+LISTING_AHEAD = 1000
+"""Listing pages (20 ids each) read ahead of the details: listids has a budget of its own, so
+the listing runs at its pace while the details run at theirs."""
 
 
 def process_codes() -> tuple[str, ...]:
@@ -108,6 +112,10 @@ def read_approvals(
     still NEW or RUNNING is asked for again on every pull until it finishes, however long ago it
     was filed: an approval granted later excuses the day it covers. Later pulls need no lead:
     anything filed before the last day pulled was listed then, finished or not.
+
+    listids and processinstance/get have budgets of their own: the listing runs ahead on a
+    thread of its own while the details of several listed pages are fetched side by side; the
+    pages come out in listing order, as one request after another would give them.
     """
     start, end = day_range(state, keeps_days=REACHES_BACK_DAYS)
     if not (state or {}).get(THROUGH):
@@ -116,28 +124,40 @@ def read_approvals(
         )
     kept = dict(state or {})
     still_open: set[str] = set()
-    fetched: set[str] = set()
+
+    def listing() -> Iterator[tuple[int, list[str]]]:
+        number = 0
+        for code in process_codes():
+            for first, last in windows(start, end, WINDOW_DAYS):
+                pages = instance_ids(
+                    source, stream, code, epoch_ms(first), end_ms(last), number + 1
+                )
+                for number, ids in pages:
+                    yield number, ids
+
+    def to_fetch() -> Iterator[tuple[int, list[str]]]:
+        """Each listed page's ids not listed before, then the open ones left to ask again for."""
+        listed: set[str] = set()
+        number = 0
+        for number, ids in ahead_of(listing(), LISTING_AHEAD):
+            fresh = [i for i in ids if i not in listed]
+            listed.update(fresh)
+            yield number, fresh
+        if start <= end:
+            pending = [str(i) for i in (state or {}).get(REVISIT, []) if str(i) not in listed]
+            for ids in batches(pending, PAGE_SIZE):
+                number += 1
+                yield number, list(ids)
+
+    def details(ids: list[str], page: int) -> list[Any]:
+        return [instance(source, stream, i, page) for i in ids]
+
+    asks = ((lambda i=ids, n=number: (n, details(i, n))) for number, ids in to_fetch())
     number = 0
-
-    def fetch(ids: list[str], page: int) -> Page:
-        details = [instance(source, stream, i, page) for i in ids]
-        fetched.update(ids)
-        still_open.update(
-            d["process_instance_id"] for d in details if d.get("status") in UNFINISHED
-        )
-        records, rejected = wrap_records(source, stream, details, now_utc())
-        return Page(number=page, records=records, state=kept, rejected=rejected)
-
-    for code in process_codes():
-        for first, last in windows(start, end, WINDOW_DAYS):
-            pages = instance_ids(source, stream, code, epoch_ms(first), end_ms(last), number + 1)
-            for number, ids in pages:
-                yield fetch([i for i in ids if i not in fetched], number)
-    if start <= end:
-        pending = [str(i) for i in (state or {}).get(REVISIT, []) if str(i) not in fetched]
-        for ids in batches(pending, PAGE_SIZE):
-            number += 1
-            yield fetch(list(ids), number)
+    for number, found in in_order(asks, source.workers):
+        still_open.update(d["process_instance_id"] for d in found if d.get("status") in UNFINISHED)
+        records, rejected = wrap_records(source, stream, found, now_utc())
+        yield Page(number=number, records=records, state=kept, rejected=rejected)
     final = through(end) if start <= end else dict(state or {})
     final[REVISIT] = sorted(still_open) if start <= end else list(final.get(REVISIT, []))
     yield Page(number=number + 1, records=[], state=final, final=True)

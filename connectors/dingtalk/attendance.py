@@ -21,6 +21,7 @@ from typing import Any
 from connectors.dingtalk.days import batches, day_range, end_ms, epoch_ms, through, work_date
 from connectors.dingtalk.directory import user_ids
 from connectors.dingtalk.envelope import as_bool, as_int
+from connectors.dingtalk.fanout import numbered_walks
 from connectors.sdk import HttpSource, Page, Stream, StreamError
 from connectors.sdk.calendar import windows
 from connectors.sdk.http import wrap_records
@@ -73,28 +74,38 @@ def _pages_over_windows(
     more_flag: str,
 ) -> Iterator[tuple[int, list[Any]]]:
     """Every window x batch of users, each paged by offset until DingTalk says no more: numbered
-    pages of raw items. A page flagged as followed by more but empty would page forever: error."""
-    number = 0
-    for first, last in spans:
-        for batch in batches(users, users_per_request):
-            offset = 0
-            while True:
-                number += 1
-                body = source.request_json(
-                    "POST",
-                    path,
-                    body=request_of(first, last, tuple(batch), offset),
-                    stream=stream.name,
-                    page=number,
-                )
-                items, more = page_of(number, body)
-                yield number, items
-                if not more:
-                    break
-                if not items:
-                    reason = f"{more_flag} is true but the page is empty; paging would not end"
-                    raise StreamError(source.name, stream.name, number, reason)
-                offset += len(items)
+    pages of raw items. A page flagged as followed by more but empty would page forever: error.
+
+    Each window x batch is a walk of its own, and the walks run side by side (``fanout``): the
+    pages come out in window, batch and offset order, numbered as one walk after another."""
+
+    def walk(first: date, last: date, batch: tuple[str, ...]) -> Iterator[list[Any]]:
+        offset = 0
+        number = 0
+        while True:
+            number += 1
+            body = source.request_json(
+                "POST",
+                path,
+                body=request_of(first, last, batch, offset),
+                stream=stream.name,
+                page=number,
+            )
+            items, more = page_of(number, body)
+            yield items
+            if not more:
+                return
+            if not items:
+                reason = f"{more_flag} is true but the page is empty; paging would not end"
+                raise StreamError(source.name, stream.name, number, reason)
+            offset += len(items)
+
+    walks = (
+        lambda first=first, last=last, batch=tuple(batch): walk(first, last, batch)
+        for first, last in spans
+        for batch in batches(users, users_per_request)
+    )
+    return numbered_walks(walks, source.workers)
 
 
 def read_attendance(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.sdk.errors import ConnectorError, RetryableError
+from connectors.sdk.rate import Throttled
 
 TOKEN_ERRORS = frozenset({40014, 40001, 42001, 33001})
 RATE_LIMITED = frozenset({90018})
@@ -56,7 +57,7 @@ def check_envelope(body: Any) -> None:
         # The per-IP flood guard answers with its own body, e.g. {"status":1111,"wait":5}.
         if "wait" in body or "punish" in body:
             wait = as_int(body.get("wait"))
-            raise RetryableError("DingTalk flood control", float(wait) if wait else 5.0)
+            raise Throttled("DingTalk flood control", float(wait) if wait else 5.0)
         raise ConnectorError("response has no errcode envelope")
     code = error_code(body)
     if code in (0, None):
@@ -64,5 +65,5 @@ def check_envelope(body: Any) -> None:
     if code in BUSY:
         raise BusyError("DingTalk system busy (errcode -1)")
     if code in RATE_LIMITED:
-        raise RetryableError(f"DingTalk rate limit (errcode {code})", 1.0)
+        raise Throttled(f"DingTalk rate limit (errcode {code})", 1.0)
     raise ConnectorError(f"DingTalk errcode {code}")

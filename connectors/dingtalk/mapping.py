@@ -173,6 +173,18 @@ def _judge(
     return Judged(userid, day, time_result in LATE, time_result in ABSENT, tuple(inputs))
 
 
+def result_period(result: Mapping[str, Any]) -> str | None:
+    """The local month of an attendance result's ``workDate``, as ``attendance_facts`` counts
+    it."""
+    work_date = as_int(result.get("workDate"))
+    if work_date is None:
+        return None
+    try:
+        return local_day(work_date).strftime("%Y-%m")
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def _on_duty_day(head: HeadRecord, period: str) -> date | QuarantinedRecord:
     work_date = as_int(head.payload.get("workDate"))
     if work_date is not None:
@@ -191,7 +203,7 @@ def attendance_facts(period: str, records: RecordReader) -> MappingResult:
         leaves=_leaves(records.heads("leave_status"), period, quarantined),
     )
     days: dict[tuple[str, date], list[Judged]] = defaultdict(list)
-    for head in records.heads("attendance"):
+    for head in records.heads("attendance", period=period):
         result: Mapping[str, Any] = head.payload
         if result.get("checkType") != ON_DUTY:
             continue

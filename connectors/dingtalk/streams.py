@@ -9,6 +9,7 @@ from connectors.dingtalk.approvals import read_approvals
 from connectors.dingtalk.attendance import read_attendance, read_leave_status
 from connectors.dingtalk.days import LOOKBACK_DAYS
 from connectors.dingtalk.directory import STREAMS as DIRECTORY_STREAMS
+from connectors.dingtalk.mapping import result_period
 from connectors.dingtalk.records import AttendanceResult, LeaveStatus, ProcessInstance
 from connectors.sdk import Stream
 
@@ -20,6 +21,7 @@ STREAMS = (
         record_key="id",
         record_path="recordresult",
         window_field="workDate",
+        event_period=result_period,
         lookback=timedelta(days=LOOKBACK_DAYS),
         record_schema=AttendanceResult,
         reader=read_attendance,

@@ -3,6 +3,7 @@ gets refresh-on-expiry without knowing about it."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Generator
 
@@ -22,6 +23,11 @@ class RefreshingTokenAuth(httpx.Auth):
     which starts over with a fresh token. The token endpoint has retries of its own: a 5xx or a
     rate limit there is waited out, while a refusal of the credentials fails at once, since no
     retry can mend a wrong secret. Subclasses say how to fetch, sign and recognise a rejection.
+
+    Requests sent side by side share the token. When it expires, or is rejected under several of
+    them at once, one thread fetches the next while the others wait for it, and a request
+    rejected with a token that has already been replaced takes the replacement: refreshing
+    again would only stampede the token endpoint (and may void the token the others just got).
     """
 
     refreshes = 2
@@ -31,6 +37,8 @@ class RefreshingTokenAuth(httpx.Auth):
         self.retry = retry or RetryPolicy.from_environ()
         self._token: str | None = None
         self._expires_at = 0.0
+        self._generation = 0
+        self._lock = threading.Lock()
 
     def fetch_token(
         self, request: httpx.Request
@@ -46,16 +54,38 @@ class RefreshingTokenAuth(httpx.Auth):
         raise NotImplementedError
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        refused: int | None = None
         for _ in range(self.refreshes + 1):
-            if self._token is None or time.monotonic() >= self._expires_at:
-                yield from self._refresh(request)
-            assert self._token is not None
-            self.sign(request, self._token)
+            token, generation = yield from self._usable(request, refused)
+            self.sign(request, token)
             response = yield request
             if not self.rejected(response):
                 return
-            self._token = None
+            refused = generation
+        self._forget(refused)
         raise RetryableError(f"the token was rejected again after {self.refreshes} refreshes")
+
+    def _usable(
+        self, request: httpx.Request, refused: int | None
+    ) -> Generator[httpx.Request, httpx.Response, tuple[str, int]]:
+        """The token to sign with and its generation: the current one while it is valid and is
+        not the one ``refused`` names, else a new one. The lock is held while fetching, so
+        the threads that need a token meanwhile wait for this one."""
+        with self._lock:
+            self._forget_locked(refused)
+            if self._token is None or time.monotonic() >= self._expires_at:
+                yield from self._refresh(request)
+            assert self._token is not None
+            return self._token, self._generation
+
+    def _forget(self, refused: int | None) -> None:
+        with self._lock:
+            self._forget_locked(refused)
+
+    def _forget_locked(self, refused: int | None) -> None:
+        """Drop the token of generation ``refused`` unless a newer one has replaced it."""
+        if refused is not None and refused == self._generation:
+            self._token = None
 
     def _refresh(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         self._token = None
@@ -71,6 +101,7 @@ class RefreshingTokenAuth(httpx.Auth):
                 wait = min(wait * 2, self.retry.max_backoff)
                 continue
             self._token = token
+            self._generation += 1
             # Refresh a little early so a token never expires between check and use.
             self._expires_at = time.monotonic() + max(0.0, lifetime - 30)
             return

@@ -4,6 +4,7 @@ reads a declared stream page by page and hands each page over with the state to 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ import httpx
 
 from connectors.sdk.errors import AuthError, ConnectorError, RetryableError, StreamError
 from connectors.sdk.paginators import PaginationError
-from connectors.sdk.rate import RateBudget
+from connectors.sdk.rate import RateBudget, RatePolicy, Throttled
 from connectors.sdk.retry import RetryPolicy, parse_retry_after
 from connectors.sdk.stream import Page, Rejected, Stream, schema_mismatch
 from connectors.sdk.timeparse import parse_instant
@@ -24,7 +25,9 @@ BodyCheck = Callable[[Any], None]
 def check_status(response: httpx.Response) -> None:
     """Map HTTP status to the SDK's errors: transient ones are retried, the rest fail the page."""
     status = response.status_code
-    if status == 429 or status >= 500:
+    if status == 429:
+        raise Throttled("HTTP 429", parse_retry_after(response.headers.get("Retry-After")))
+    if status >= 500:
         raise RetryableError(
             f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
         )
@@ -36,26 +39,61 @@ def check_status(response: httpx.Response) -> None:
 
 class HttpSource:
     """A source reached over HTTP. ``body_check`` lets a source treat errors inside a 200
-    envelope (DingTalk's ``errcode``) as errors."""
+    envelope (DingTalk's ``errcode``) as errors.
+
+    Safe to share between threads (the httpx client is): a reader may fetch pages side by side.
+    ``rate`` paces every request that goes on the wire, those its auth flow sends (a retry with a
+    refreshed token) included, since the source counts each of them against its limit."""
 
     def __init__(
         self,
         name: str,
         client: httpx.Client,
         *,
-        rate: RateBudget | None = None,
+        rate: RatePolicy | None = None,
         retry: RetryPolicy | None = None,
         body_check: BodyCheck | None = None,
+        workers: int = 1,
     ) -> None:
         self.name = name
+        self.workers = workers
+        """Requests a reader may keep in flight at once (1: one after another)."""
         self.client = client
         self.rate = rate
         self.retry = retry or RetryPolicy.from_environ()
         self.body_check = body_check
         self.requests_made = 0
+        self.throttled_answers = 0
+        """Answers that said "too fast" (429, 90018): none, when the budget is right."""
+        self._count_lock = threading.Lock()
+        self._sending = threading.local()
+        client.event_hooks["request"].append(self._pace)
+        client.event_hooks["response"].append(self._answered)
 
     def close(self) -> None:
         self.client.close()
+
+    def budget_of(self, path: str) -> RateBudget | None:
+        """The budget a request to ``path`` (relative to the client's base URL) spends."""
+        return self.rate.for_path(path) if self.rate is not None else None
+
+    def _pace(self, request: httpx.Request) -> None:
+        """Wait for the request's slot; a thread sends one request at a time, so the call it
+        was granted is the thread's until the answer (or the failure) comes."""
+        self._answered()
+        budget = self.budget_of(self._relative(request.url.path))
+        if budget is not None:
+            self._sending.call = budget.acquire()
+
+    def _answered(self, response: httpx.Response | None = None) -> None:
+        call = getattr(self._sending, "call", None)
+        if call is not None:
+            self._sending.call = None
+            call.answered()
+
+    def _relative(self, path: str) -> str:
+        base = self.client.base_url.path.rstrip("/")
+        return path[len(base) :] if base and path.startswith(base) else path
 
     def request_json(
         self,
@@ -70,21 +108,31 @@ class HttpSource:
         """One logical request: retried on transient failures, parsed, envelope-checked."""
 
         def attempt() -> Any:
-            if self.rate is not None:
-                self.rate.acquire()
-            self.requests_made += 1
-            response = self.client.request(
-                method, path, params=dict(params or {}), json=dict(body) if body else None
-            )
-            check_status(response)
+            with self._count_lock:
+                self.requests_made += 1
             try:
-                payload = response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                # A page cut off in transit reads as malformed JSON; asking again usually heals
-                # it. One that stays malformed fails the stream, naming the page and why.
-                raise RetryableError(f"malformed JSON: {exc}") from None
-            if self.body_check is not None:
-                self.body_check(payload)
+                response = self.client.request(
+                    method, path, params=dict(params or {}), json=dict(body) if body else None
+                )
+            finally:
+                self._answered()  # a request that failed on its way was answered by failing
+            try:
+                check_status(response)
+                try:
+                    payload = response.json()
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    # A page cut off in transit reads as malformed JSON; asking again usually
+                    # heals it. One that stays malformed fails the stream, naming the page.
+                    raise RetryableError(f"malformed JSON: {exc}") from None
+                if self.body_check is not None:
+                    self.body_check(payload)
+            except Throttled:
+                with self._count_lock:
+                    self.throttled_answers += 1
+                budget = self.budget_of(path)
+                if budget is not None:
+                    budget.throttled()
+                raise
             return payload
 
         try:

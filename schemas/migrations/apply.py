@@ -6,9 +6,10 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent
 STORES = ("hub", "hr")
@@ -17,6 +18,8 @@ STORES = ("hub", "hr")
 def alembic_config(store: str, url: str) -> Config:
     if store not in STORES:
         raise ValueError(f"unknown store {store!r}; expected one of {', '.join(STORES)}")
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS / store))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -36,6 +39,7 @@ def upgrade_store(store: str, url: str, revision: str = "head") -> None:
     """Migrate one store, one process at a time: two processes setting up a fresh home at once
     would otherwise both create the same tables. PostgreSQL serialises them with an advisory
     lock held on the migrating connection, SQLite with a lock file beside the database."""
+    from alembic import command
     from sqlalchemy import create_engine, pool, text
 
     config = alembic_config(store, url)
@@ -78,18 +82,20 @@ def _file_lock(url: str) -> Iterator[None]:
 
 
 def current_revisions(hub_url: str, hr_url: str) -> dict[str, str | None]:
-    """The revision each store is at, for ``kpihub db status``."""
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
+    """The revision each store is at, for ``kpihub db status`` and every command that reads
+    the stores: read from the version table with one query, without loading the migrations."""
+    from sqlalchemy import create_engine, inspect, text
 
     result: dict[str, str | None] = {}
     for store, url in (("hub", hub_url), ("hr", hr_url)):
+        table = f"alembic_version_{store}"  # a name of ours, never from input
         engine = create_engine(url)
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(
-                conn, opts={"version_table": f"alembic_version_{store}"}
+            result[store] = (
+                conn.scalar(text(f"SELECT version_num FROM {table}"))
+                if inspect(conn).has_table(table)
+                else None
             )
-            result[store] = ctx.get_current_revision()
         engine.dispose()
     return result
 

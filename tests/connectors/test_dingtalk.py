@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -78,7 +78,6 @@ def pull(
     server: SandboxServer,
     stream: str,
     state: dict[str, Any] | None = None,
-    between_pages: Callable[[int], None] | None = None,
 ) -> tuple[list[RawRecord], list[Page], Recorder]:
     source = CONNECTOR.connect(server.endpoints)
     recorder = Recorder(source)
@@ -88,8 +87,6 @@ def pull(
         for page in source.read(CONNECTOR.stream(stream), state):
             pages.append(page)
             records.extend(page.records)
-            if between_pages is not None:
-                between_pages(len(pages))
     finally:
         source.close()
     assert all(not page.rejected for page in pages)
@@ -146,8 +143,9 @@ def test_attendance_results_are_every_punch_point_of_the_last_180_days(
     # The company's history reaches further back than DingTalk keeps: the start was clamped.
     assert list(office_days(world, HISTORY_START, ATTENDANCE_START - timedelta(days=1)))
     requests = recorder.bodies("/attendance/list")
-    assert requests[0]["workDateFrom"] == f"{ATTENDANCE_START} 00:00:00"
-    assert requests[-1]["workDateTo"] == f"{AS_OF} 00:00:00"
+    # Windows are asked for side by side: the first and last are the earliest and the latest.
+    assert min(b["workDateFrom"] for b in requests) == f"{ATTENDANCE_START} 00:00:00"
+    assert max(b["workDateTo"] for b in requests) == f"{AS_OF} 00:00:00"
     for body in requests:
         first = date.fromisoformat(body["workDateFrom"][:10])
         last = date.fromisoformat(body["workDateTo"][:10])
@@ -290,19 +288,36 @@ def test_a_second_pull_lands_no_new_versions(
         assert second.pulled < first.pulled
 
 
+MAIN_PATHS = {
+    "attendance": "/attendance/list",
+    "leave_status": "/topapi/attendance/getleavestatus",
+    "approvals": "/topapi/processinstance/get",
+}
+
+
 @pytest.mark.parametrize(
     ("stream", "expected"), [("attendance", 2322), ("leave_status", 65), ("approvals", 86)]
 )
 def test_tokens_expired_mid_run_are_refreshed(world: World, stream: str, expected: int) -> None:
-    """attendance/list answers a flat 40014, the /topapi calls a 40014 wrapped under 88."""
+    """attendance/list answers a flat 40014, the /topapi calls a 40014 wrapped under 88. The
+    tokens expire just before the stream's first call to its own API goes out, while other
+    calls are in flight beside it: each of them is refused, and one refresh serves them all."""
     with SandboxServer(world, systems=("dingtalk",)) as own:
+        source = CONNECTOR.connect(own.endpoints)
+        recorder = Recorder(source)
+        expired: list[str] = []
 
-        def expire_after_first(page: int) -> None:
-            if page == 1:
+        def expire_once(request: httpx.Request) -> None:
+            if request.url.path == MAIN_PATHS[stream] and not expired:
+                expired.append(request.url.path)
                 httpx.post(f"{own.dingtalk.url}/_sandbox/tokens/expire").raise_for_status()
 
-        records, _, recorder = pull(own, stream, between_pages=expire_after_first)
-    assert len(records) == expected
+        source.client.event_hooks["request"].append(expire_once)
+        try:
+            records = [r for page in source.read(CONNECTOR.stream(stream)) for r in page.records]
+        finally:
+            source.close()
+    assert expired and len(records) == expected
     assert recorder.count("/gettoken") == 2
 
 

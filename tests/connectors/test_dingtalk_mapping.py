@@ -67,7 +67,9 @@ class Landed:
     def __init__(self, **streams: list[tuple[int, dict[str, Any]]]) -> None:
         self.streams = streams
 
-    def heads(self, stream: str, source: str | None = None) -> Iterable[HeadRecord]:
+    def heads(
+        self, stream: str, source: str | None = None, period: str | None = None
+    ) -> Iterable[HeadRecord]:
         assert source is None
         for version_id, payload in self.streams.get(stream, []):
             field = self.KEYS.get(stream)

@@ -28,6 +28,7 @@ from orchestration.cli.inspect import (
 )
 from orchestration.cli.options import fail
 from orchestration.home import set_up
+from orchestration.jobs import run_job, sync_periods
 from orchestration.orphans import fail_orphaned_runs, process_tags
 from orchestration.partitions import closed_periods
 from pipelines.lineage import trace
@@ -43,6 +44,9 @@ from schemas.settings import get_settings
 # above the demo's line, so it says only what is critical.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
+# A run the command line executed (orchestration.jobs.run_job) or a test executed in process.
+RunResult = dg.JobExecutionResult | dg.ExecuteInProcessResult
+
 
 @dataclass
 class RunSummary:
@@ -51,7 +55,7 @@ class RunSummary:
     by_asset: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, result: dg.ExecuteInProcessResult) -> RunSummary:
+    def of(cls, result: RunResult) -> RunSummary:
         summary = cls()
         for event in result.get_asset_materialization_events():
             materialization = getattr(event.event_specific_data, "materialization", None)
@@ -159,7 +163,7 @@ def _reason(event: dg.DagsterEvent) -> str:
     return " ".join(message.split())
 
 
-def run_failure(result: dg.ExecuteInProcessResult, what: str) -> str:
+def run_failure(result: RunResult, what: str) -> str:
     """One line for a run that did not succeed: the step that failed, why, and the steps that
     did not run because of it (a blocking check that failed keeps ``scores`` from running). The
     run's event log, in the Dagster UI, has the rest."""
@@ -194,17 +198,32 @@ def sandbox_clock() -> Callable[[], datetime] | None:
     return lambda: moment
 
 
-def score_month(
-    defs: dg.Definitions, instance: dg.DagsterInstance, period: str
-) -> dg.ExecuteInProcessResult:
+def score_month(defs: dg.Definitions, instance: dg.DagsterInstance, period: str) -> RunResult:
     """One month's ``score_period`` run (normalise, score, publish) on ``instance``: what the
-    demo does for each month and ``kpihub score`` for one."""
-    return defs.resolve_job_def("score_period").execute_in_process(
-        instance=instance,
+    demo does for each month and ``kpihub score`` for one. Executed here, listed on the job's
+    page in the UI."""
+    return run_job(
+        defs,
+        instance,
+        "score_period",
+        periods=[period],
         partition_key=period,
         run_config=QUIET,
         tags=process_tags(),
-        raise_on_error=False,
+    )
+
+
+def sync_all(defs: dg.Definitions, instance: dg.DagsterInstance, run_id: str) -> RunResult:
+    """A ``sync_sources`` run (every source stream, incrementally) on ``instance``, with the id
+    the caller listens to for progress. Executed here, listed on the job's page in the UI."""
+    return run_job(
+        defs,
+        instance,
+        "sync_sources",
+        periods=sync_periods(),
+        run_config=QUIET,
+        tags=process_tags(),
+        run_id=run_id,
     )
 
 
@@ -242,13 +261,7 @@ def run_demo(
         instance.add_event_listener(run_id, progress)
         console.print("Syncing the sources:")
         with console.status("syncing the sources") as progress.status:
-            sync = sync_job.execute_in_process(
-                instance=instance,
-                run_config=QUIET,
-                tags=process_tags(),
-                raise_on_error=False,
-                run_id=run_id,
-            )
+            sync = sync_all(defs, instance, run_id)
         if not sync.success:
             raise fail(run_failure(sync, "sync_sources"), code=1)
         _print_sync(console, RunSummary.of(sync), progress.reported)

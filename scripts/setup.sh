@@ -55,3 +55,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -
   fi
   touch "$stamp"
 fi
+
+# Byte-compile the hub's own code once: where Python is told not to write .pyc files
+# (PYTHONDONTWRITEBYTECODE), every command would otherwise compile each module it imports.
+"$VENV/bin/python" -m compileall -q -j 0 connectors orchestration pipelines portal quality \
+  sandbox schemas >/dev/null || true

@@ -7,9 +7,13 @@ import re
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 from typer.testing import CliRunner
 
 from orchestration.cli.main import app
+from orchestration.jobs import PERIODS_TAG, SOURCES_TAG
+from orchestration.partitions import closed_periods
+from schemas.periods import next_period
 
 runner = CliRunner()
 
@@ -39,10 +43,31 @@ def test_demo_runs_twice_and_its_runs_are_in_the_persistent_instance(
     assert "crm: " in second.output and "0 new versions landed" in second.output
     assert "Nothing new to publish: same inputs, same scores" in second.output
 
+    # `kpihub score` restates a month through the same kind of run.
+    restated = runner.invoke(app, ["score", "--period", _last_period()])
+    assert restated.exit_code == 0, restated.output
+
     instance = dg.DagsterInstance.from_config(str(_isolated_home / "dagster"))
     runs = instance.get_runs()
-    assert sorted(r.job_name for r in runs) == ["score_period"] * 4 + ["sync_sources"] * 2
+    assert sorted(r.job_name for r in runs) == ["score_period"] * 5 + ["sync_sources"] * 2
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    # Executed in the command's process, each run is still one of the code location that
+    # workspace.yaml declares, so its job's page in the UI lists it (the page asks for the
+    # job's runs with the location's repository label) and the overview timeline places it.
+    location = "__repository__@orchestration.definitions"
+    for job in ("sync_sources", "score_period"):
+        listed = instance.get_runs(
+            filters=dg.RunsFilter(job_name=job, tags={REPOSITORY_LABEL_TAG: location})
+        )
+        assert len(listed) == sum(r.job_name == job for r in runs), job
+    assert all(r.remote_job_origin is not None for r in runs)
+    sources = "attendance,crm,dingtalk,erp,evaluations,qms"
+    assert all(r.tags[SOURCES_TAG] == sources for r in runs)
+    months = closed_periods(2)
+    syncs = {r.tags[PERIODS_TAG] for r in runs if r.job_name == "sync_sources"}
+    assert syncs == {f"{months[0]}..{next_period(months[1])}"}
+    scored = sorted(r.tags[PERIODS_TAG] for r in runs if r.job_name == "score_period")
+    assert scored == sorted(months * 2 + [months[1]])
     event = instance.get_latest_materialization_event(dg.AssetKey(["crm", "orders"]))
     assert event is not None and event.asset_materialization is not None
     metadata = event.asset_materialization.metadata
@@ -92,8 +117,6 @@ def test_demo_runs_twice_and_its_runs_are_in_the_persistent_instance(
 
 
 def _last_period() -> str:
-    from orchestration.partitions import closed_periods
-
     return closed_periods(1)[0]
 
 

@@ -1,8 +1,9 @@
 """The Dagster UI as HR operations see it after a demo, in a real browser (Debian's Chromium
 driven by Playwright) against ``dagster-webserver`` on a loopback port: the asset groups, a
-month's score metadata tables, a failing check with its failing rows, the schedules and sensors.
-It shares the portal tests' demo run; screenshots are kept in ``test-artifacts/dagster``. The
-definitions also pass ``dagster definitions validate``."""
+month's score metadata tables, a failing check with its failing rows, the schedules and sensors,
+and the demo's runs on their job pages and the overview timeline with the months and sources they
+cover. It shares the portal tests' demo run; screenshots are kept in ``test-artifacts/dagster``.
+The definitions also pass ``dagster definitions validate``."""
 
 from __future__ import annotations
 
@@ -15,23 +16,29 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.registry import discover
+from orchestration.jobs import PERIODS_TAG, SOURCES_TAG
+from orchestration.partitions import closed_periods
 from pipelines.stores import Stores
+from schemas.periods import next_period
 from schemas.tables import Finding
-from tests.portal.conftest import DONE, _demo_env, _free_port
+from tests.portal.conftest import DONE, PERIODS, _demo_env, _free_port
 from tests.portal.test_browser import ARTIFACTS as PORTAL_ARTIFACTS
 from tests.portal.test_browser import browser  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PORTAL_ARTIFACTS.parent / "dagster"
 BIN = Path(sys.executable).parent
+# The code location is named after the module workspace.yaml loads.
+JOB_PAGE = "/locations/orchestration.definitions/jobs"
 AUTOMATIONS = (
     "daily_sync",
     "monthly_close",
@@ -138,6 +145,62 @@ def test_the_ui_shows_groups_score_metadata_failing_checks_and_automations(
     for name in AUTOMATIONS:
         page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "automation.png"))
+    page.close()
+
+
+def _run_link(page: Page, run: dg.DagsterRun) -> Locator:
+    """A runs list's link to ``run``, named by its id's first eight characters."""
+    return page.locator(f'a[href="/runs/{run.run_id}"]', has_text=run.run_id[:8])
+
+
+def test_the_demos_runs_are_on_their_job_pages_and_the_timeline(
+    ui: tuple[str, Path],
+    browser: Browser,  # noqa: F811
+) -> None:
+    """The demo executes its runs in its own process; each is still a run of the code location,
+    so the job's page lists it and the overview timeline places it, with its months and
+    sources as tags."""
+    url, home = ui
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    (sync,) = instance.get_runs(filters=dg.RunsFilter(job_name="sync_sources"))
+    scores = instance.get_runs(filters=dg.RunsFilter(job_name="score_period"))
+    instance.dispose()
+    months = closed_periods(PERIODS)
+    sources = ",".join(sorted(discover()))
+    # A sync covers the months of the history kept, the current one included.
+    assert sync.tags[PERIODS_TAG] == f"{months[0]}..{next_period(months[-1])}"
+    assert sync.tags[SOURCES_TAG] == sources
+    assert sorted(r.tags[PERIODS_TAG] for r in scores) == months
+
+    page = _open(browser, url)
+    page.goto(f"{url}{JOB_PAGE}/sync_sources/runs")
+    _run_link(page, sync).wait_for(timeout=60_000)
+    assert page.get_by_text("No runs found").count() == 0
+    page.get_by_text(f"{PERIODS_TAG}: {sync.tags[PERIODS_TAG]}", exact=True).wait_for()
+    page.get_by_text(f"{SOURCES_TAG}: {sources}", exact=True).wait_for()
+    page.screenshot(path=str(ARTIFACTS / "sync-sources-runs.png"))
+
+    page.goto(f"{url}{JOB_PAGE}/score_period/runs")
+    for run in scores:
+        _run_link(page, run).wait_for(timeout=60_000)
+        page.get_by_text(f"{PERIODS_TAG}: {run.tags[PERIODS_TAG]}", exact=True).wait_for()
+
+    # The timeline draws a job's row only for runs that name their code location; hovering
+    # the row's runs shows a link to the sync.
+    page.goto(f"{url}/overview/activity/timeline")
+    name = page.locator(f'a[href="{JOB_PAGE}/sync_sources"]')
+    name.wait_for(timeout=60_000)
+    row = page.locator("div", has=name).filter(has=page.locator(".chunk-popover-target")).last
+    link = page.locator(f'a[href="/runs/{sync.run_id}"]')
+    for chunk in row.locator(".chunk-popover-target").all():
+        chunk.hover()
+        try:
+            link.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    assert link.count() == 1, "the timeline does not show the demo's sync"
+    page.screenshot(path=str(ARTIFACTS / "timeline.png"))
     page.close()
 
 

@@ -227,6 +227,57 @@ def sync_all(defs: dg.Definitions, instance: dg.DagsterInstance, run_id: str) ->
     )
 
 
+def sync_with_progress(
+    console: Console, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> RunSummary:
+    """A ``sync_sources`` run with a line per source as it lands and the table of every stream
+    at the end; a failed run stops here with its one line."""
+    sync_job = defs.resolve_job_def("sync_sources")
+    progress = SyncProgress(console, sync_job.asset_layer.selected_asset_keys)
+    run_id = str(uuid.uuid4())
+    instance.add_event_listener(run_id, progress)
+    console.print("Syncing the sources:")
+    with console.status("syncing the sources") as progress.status:
+        sync = sync_all(defs, instance, run_id)
+    if not sync.success:
+        raise fail(run_failure(sync, "sync_sources"), code=1)
+    summary = RunSummary.of(sync)
+    _print_sync(console, summary, progress.reported)
+    return summary
+
+
+def score_months(
+    console: Console, defs: dg.Definitions, instance: dg.DagsterInstance, months: list[str]
+) -> int:
+    """A ``score_period`` run per month, oldest first, and a table of what each normalised,
+    scored and published; returns the score versions published. A failed month stops here with
+    its one line: the months after it are not scored on facts that may lean on it."""
+    published = 0
+    facts_table = Table(title="KPI facts and scores by period")
+    for column in ("period", "facts", "new fact versions", "quarantined", "scored", "published"):
+        facts_table.add_column(column, justify="right")
+    with console.status("scoring") as status:
+        for period in months:
+            status.update(f"normalising, checking and scoring {period}")
+            result = score_month(defs, instance, period)
+            if not result.success:
+                raise fail(run_failure(result, f"score_period {period}"), code=1)
+            summary = RunSummary.of(result)
+            facts_meta = [m for k, m in summary.by_asset.items() if k.startswith("facts/")]
+            scores_meta = summary.by_asset["scores"]
+            published += int(scores_meta["published"])
+            facts_table.add_row(
+                period,
+                str(sum(int(m["facts"]) for m in facts_meta)),
+                str(sum(int(m["new_fact_versions"]) for m in facts_meta)),
+                str(sum(int(m["quarantined"]) for m in facts_meta)),
+                str(scores_meta["scored"]),
+                str(scores_meta["published"]),
+            )
+    console.print(facts_table)
+    return published
+
+
 def run_demo(
     console: Console, *, seed: int, employees: int, periods: int, faults: str = "none"
 ) -> int:
@@ -246,7 +297,6 @@ def run_demo(
     world.clock = clock
     from orchestration.definitions import build_definitions
 
-    published = 0
     last_period = closed_periods(periods)[-1]
     with SandboxServer(world, faults=faults) as server:
         os.environ.update(server.endpoints)
@@ -255,43 +305,8 @@ def run_demo(
         defs = build_definitions()
         instance = dg.DagsterInstance.get()
         fail_orphaned_runs(instance)
-        sync_job = defs.resolve_job_def("sync_sources")
-        progress = SyncProgress(console, sync_job.asset_layer.selected_asset_keys)
-        run_id = str(uuid.uuid4())
-        instance.add_event_listener(run_id, progress)
-        console.print("Syncing the sources:")
-        with console.status("syncing the sources") as progress.status:
-            sync = sync_all(defs, instance, run_id)
-        if not sync.success:
-            raise fail(run_failure(sync, "sync_sources"), code=1)
-        _print_sync(console, RunSummary.of(sync), progress.reported)
-        facts_table = Table(title="KPI facts and scores by period")
-        for column in (
-            "period",
-            "facts",
-            "new fact versions",
-            "quarantined",
-            "scored",
-            "published",
-        ):
-            facts_table.add_column(column, justify="right")
-        for period in closed_periods(periods):
-            result = score_month(defs, instance, period)
-            if not result.success:
-                raise fail(run_failure(result, f"score_period {period}"), code=1)
-            summary = RunSummary.of(result)
-            facts_meta = [m for k, m in summary.by_asset.items() if k.startswith("facts/")]
-            scores_meta = summary.by_asset["scores"]
-            published += int(scores_meta["published"])
-            facts_table.add_row(
-                period,
-                str(sum(int(m["facts"]) for m in facts_meta)),
-                str(sum(int(m["new_fact_versions"]) for m in facts_meta)),
-                str(sum(int(m["quarantined"]) for m in facts_meta)),
-                str(scores_meta["scored"]),
-                str(scores_meta["published"]),
-            )
-        console.print(facts_table)
+        sync_with_progress(console, defs, instance)
+        published = score_months(console, defs, instance, closed_periods(periods))
     stores = Stores.connect(settings.hub_url, settings.hr_url)
     rows = score_rows(stores, last_period)
     # A summary, not every score: a real company has thousands; the CLI lists and filters them.

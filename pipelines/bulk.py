@@ -10,6 +10,7 @@ rows to the driver's ``executemany`` in the dialect's own parameter style.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -45,30 +46,34 @@ class BulkStatement:
     def execute(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        # A page's rows share most of their time stamps (when it was read, when it landed):
-        # each distinct value is converted once.
-        converted: dict[str, dict[Any, Any]] = {name: {} for name in self.processors}
-
-        def value(name: str, raw: Any) -> Any:
-            processor = self.processors.get(name)
-            if processor is None:
-                return raw
-            seen = converted[name]
-            try:
-                return seen[raw]
-            except KeyError:
-                result = seen[raw] = processor(raw)
-                return result
-            except TypeError:  # a value that cannot be a key (a document) is converted as is
-                return processor(raw)
-
+        if self.processors:
+            rows = self._converted(rows)
         if self.positional:
-            batch: list[Any] = [
-                tuple(value(name, row[name]) for name in self.names) for row in rows
-            ]
+            pick = itemgetter(*self.names)
+            batch: list[Any] = (
+                [pick(row) for row in rows]
+                if len(self.names) > 1
+                else [(pick(row),) for row in rows]
+            )
         else:
-            batch = [{name: value(name, raw) for name, raw in row.items()} for row in rows]
+            batch = list(rows)
         connection.exec_driver_sql(self.sql, batch)
+
+    def _converted(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The rows with each typed value in the store's form. A page's rows share most of their
+        time stamps (when it was read, when it landed): each distinct value is converted once."""
+        converted: list[dict[str, Any]] = [dict(row) for row in rows]
+        for name, processor in self.processors.items():
+            seen: dict[Any, Any] = {}
+            for row in converted:
+                raw = row[name]
+                try:
+                    row[name] = seen[raw]
+                except KeyError:
+                    row[name] = seen[raw] = processor(raw)
+                except TypeError:  # a value that cannot be a key (a document) as it is
+                    row[name] = processor(raw)
+        return converted
 
 
 class BulkStatements:

@@ -5,19 +5,21 @@ period updates the one row, so re-runs never pile up duplicates. HR acknowledges
 confirms a finding with a note; every status change, HR's or the data's (a finding the data no
 longer shows is ``resolved``, and reopened when it comes back), lands in the audit log with who
 made it, the old and new status and the note, because a released score must be explainable.
+
+The kinds, severities and statuses are read by the command line to build its help, so the ORM
+and the tables are imported by the functions that use them, not by the module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-from connectors.sdk.timeparse import now_utc
-from schemas.tables import AuditEntry, Finding
+    from schemas.tables import AuditEntry, Finding
 
 Kind = Literal["expectation", "anomaly", "quarantine"]
 Severity = Literal["WARN", "ERROR"]
@@ -72,6 +74,10 @@ class Observation:
 
 
 def find(session: Session, check_name: str, subject: str, period: str) -> Finding | None:
+    from sqlalchemy import select
+
+    from schemas.tables import Finding
+
     return session.scalar(
         select(Finding).where(
             Finding.check_name == check_name,
@@ -84,6 +90,8 @@ def find(session: Session, check_name: str, subject: str, period: str) -> Findin
 def _audit(
     session: Session, finding: Finding, old: str | None, by: str, note: str | None, run_id: str
 ) -> None:
+    from schemas.tables import AuditEntry
+
     session.add(
         AuditEntry(
             at=finding.updated_at,
@@ -108,6 +116,9 @@ def raise_finding(session: Session, seen: Observation, run_id: str = SYSTEM) -> 
     """Create the finding, or update the one already raised for the same check, subject and
     period. Nothing changes (not even ``updated_at``) when it says what it said before; a
     resolved finding that shows again is reopened. HR's decision on it is kept."""
+    from connectors.sdk.timeparse import now_utc
+    from schemas.tables import Finding
+
     now = now_utc()
     finding = find(session, seen.check_name, seen.subject, seen.period)
     detail = dict(seen.detail)
@@ -154,6 +165,8 @@ def clear_finding(
     on it, it is resolved."""
     if finding.count == 0 and finding.detail == dict(detail):
         return finding
+    from connectors.sdk.timeparse import now_utc
+
     now = now_utc()
     finding.count, finding.detail, finding.updated_at = 0, dict(detail), now
     if finding.status in UNRESOLVED:
@@ -174,6 +187,9 @@ def change_status(
 ) -> Finding:
     """HR's decision on a finding, recorded with who and why. A dismissal needs a note: it
     releases held scores, and the reason they were released must be readable later."""
+    from connectors.sdk.timeparse import now_utc
+    from schemas.tables import Finding
+
     if status not in REVIEW_STATUSES:
         raise FindingError(f"status must be one of {', '.join(REVIEW_STATUSES)}, not {status!r}")
     finding = session.get(Finding, finding_id)
@@ -194,6 +210,10 @@ def change_status(
 
 def history(session: Session, finding_id: int) -> list[AuditEntry]:
     """The status changes of one finding, oldest first."""
+    from sqlalchemy import select
+
+    from schemas.tables import AuditEntry
+
     return list(
         session.scalars(
             select(AuditEntry)

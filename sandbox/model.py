@@ -173,16 +173,26 @@ def since_slice(
     return slice(start, max(start, bisect.bisect_right(keys, (now, LAST_KEY))))
 
 
-def _periods(as_of: date) -> list[str]:
-    months = [shift_month(as_of.year, as_of.month, -k) for k in range(HISTORY_MONTHS, -1, -1)]
+def _periods(as_of: date, history_months: int = HISTORY_MONTHS) -> list[str]:
+    months = [shift_month(as_of.year, as_of.month, -k) for k in range(history_months, -1, -1)]
     return [f"{y:04d}-{m:02d}" for y, m in months]
 
 
-def generate_world(seed: int = 42, employees: int = 200, as_of: date | None = None) -> World:
+def generate_world(
+    seed: int = 42,
+    employees: int = 200,
+    as_of: date | None = None,
+    history_months: int = HISTORY_MONTHS,
+) -> World:
+    """The world of ``seed`` and ``employees`` on ``as_of``, keeping ``history_months`` closed
+    months. The default half-year is what the demo and the tests know; a benchmark of how
+    normalising grows with history asks for a year."""
     if employees < 1:
         raise ValueError("a company needs at least one employee")
+    if history_months < 3:
+        raise ValueError("the sandbox keeps at least three closed months (its planted anomalies)")
     as_of = as_of or datetime.now(UTC).astimezone(SHANGHAI).date()
-    periods = _periods(as_of)
+    periods = _periods(as_of, history_months)
     anchor = date(as_of.year, as_of.month, 1)
     company = generate_company(seed, employees, anchor)
     spike_period, collapse_period = periods[-3], periods[-2]

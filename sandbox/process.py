@@ -2,6 +2,10 @@
 
 It writes ``$KPIHUB_HOME/sandbox.json`` (pid, seed, size, endpoints) when it is ready and the
 endpoint variables into ``$KPIHUB_HOME/sources.env``, where the hub's settings pick them up.
+
+SIGUSR1 changes ``--change-fraction`` of the records its systems let users change (see
+sandbox.changes) and writes what it changed to ``$KPIHUB_HOME/sandbox-changes.json``: how a
+benchmark, from another process, gives an incremental pull a day's edits to find.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import threading
 from pathlib import Path
 
 from sandbox.faults import FaultPlan
-from sandbox.model import generate_world
+from sandbox.model import HISTORY_MONTHS, generate_world
 from sandbox.serving import SandboxServer
 
 STATE_FILE = "sandbox.json"
+CHANGES_FILE = "sandbox-changes.json"
 
 
 def write_private(path: Path, text: str) -> None:
@@ -66,23 +71,34 @@ def main() -> None:
         default=FaultPlan(),
         help="PROFILE[,SYSTEM=PROFILE...], profiles none | flaky | hostile (see sandbox.faults)",
     )
+    parser.add_argument("--history-months", type=int, default=HISTORY_MONTHS)
+    parser.add_argument("--change-fraction", type=float, default=0.01)
     args = parser.parse_args()
     stop = threading.Event()
+    change = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    world = generate_world(seed=args.seed, employees=args.employees)
+    signal.signal(signal.SIGUSR1, lambda *_: change.set())
+    world = generate_world(
+        seed=args.seed, employees=args.employees, history_months=args.history_months
+    )
     with SandboxServer(world, erp_dir=args.home / "sandbox", faults=args.faults) as server:
         write_sources_env(args.home / "sources.env", server.endpoints)
         state = {
             "pid": os.getpid(),
             "seed": args.seed,
             "employees": args.employees,
+            "history_months": args.history_months,
             "faults": str(args.faults),
             "as_of": world.as_of.isoformat(),
             "endpoints": server.endpoints,
         }
         write_private(args.home / STATE_FILE, json.dumps(state, indent=2))
-        stop.wait()
+        while not stop.wait(0.1):
+            if change.is_set():
+                change.clear()
+                changed = server.change_records(args.change_fraction)
+                write_private(args.home / CHANGES_FILE, json.dumps(changed, indent=2))
 
 
 if __name__ == "__main__":

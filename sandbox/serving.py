@@ -303,6 +303,14 @@ class SandboxServer:
             self._erp_written_at = now
             return written
 
+    def change_records(self, fraction: float) -> dict[str, int]:
+        """Change ``fraction`` of the records the systems let their users change, now (see
+        sandbox.changes); by stream, how many."""
+        from sandbox.changes import change_records
+
+        with self._erp_lock:
+            return change_records(self.world, self.erp_path, fraction, self.world.now())
+
     def _erp_ticker(self) -> None:
         while not self._stopped.wait(ERP_TICK_SECONDS):
             self.tick()

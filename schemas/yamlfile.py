@@ -15,6 +15,12 @@ from pydantic import BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
 
+FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it: the catalog is read several times by
+every command that shows a value, and the pure-Python parser takes longer than the rest of the
+command. It builds the same data; a file it refuses is parsed again by the pure-Python loader,
+whose messages (line, column, problem) are the ones reported."""
+
 
 def yaml_path(data: Any, loc: Sequence[int | str]) -> str:
     """The path of an error as it reads in the file.
@@ -53,11 +59,16 @@ def load_yaml_model(
     ``context`` reaches the model's validators (a template checks its KPIs against the catalog).
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise error(f"{path}: {_yaml_problem(exc)}") from None
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise error(f"{path}: cannot be read: {exc.strerror}") from None
+    try:
+        data = yaml.load(text, Loader=FAST_LOADER)
+    except yaml.YAMLError:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise error(f"{path}: {_yaml_problem(exc)}") from None
     try:
         return model.model_validate(data, context=dict(context) if context else None)
     except ValidationError as exc:

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from orchestration.cli.inspect import open_stores
 from orchestration.cli.options import check_period, fail, out
-from pipelines import amendments
-from pipelines.amendments import ADJUSTMENT
-from pipelines.amendments import TARGET_CHANGE as TARGET
-from pipelines.review import Actor, ReviewError
+
+if TYPE_CHECKING:
+    from pipelines.review import Actor
 
 targets_app = typer.Typer(
     help="Target changes: proposed, then approved by HR.", no_args_is_help=True
@@ -35,10 +34,22 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _hr(by: str) -> Actor:
+    from pipelines.review import Actor
+
     return Actor(by.strip(), "hr")
 
 
+def _kind(target: bool) -> str:
+    """The kind of change a command group decides on, read when a command runs: the amendments
+    pipeline lands records and is far too heavy to import for ``--help``."""
+    from pipelines import amendments
+
+    return amendments.TARGET_CHANGE if target else amendments.ADJUSTMENT
+
+
 def _run(step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    from pipelines.review import ReviewError
+
     try:
         return step(open_stores(), *args, **kwargs)
     except ReviewError as exc:
@@ -46,6 +57,8 @@ def _run(step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def _show(change: dict[str, Any], as_json: bool) -> None:
+    from pipelines import amendments
+
     if as_json:
         print(json.dumps(change, ensure_ascii=False, indent=2))
         return
@@ -61,6 +74,8 @@ def _show(change: dict[str, Any], as_json: bool) -> None:
 
 
 def _list(kind: str, period: str | None, status: str | None, as_json: bool) -> None:
+    from pipelines import amendments
+
     if period is not None:
         check_period(period)
     if status is not None and status not in amendments.STATUSES:
@@ -93,6 +108,8 @@ def targets_propose(
     as_json: JsonOption = False,
 ) -> None:
     """Propose a new target for one KPI of a person's month; another HR approves it."""
+    from pipelines import amendments
+
     check_period(period)
     _show(
         _run(amendments.propose_target, _hr(by), job_number, period, kpi, target, reason), as_json
@@ -111,11 +128,13 @@ def adjustments_add(
     as_json: JsonOption = False,
 ) -> None:
     """Add a bonus or a deduction to a score (approved at once: HR adds it)."""
+    from pipelines import amendments
+
     check_period(period)
     _show(_run(amendments.add_adjustment, _hr(by), job_number, period, points, reason), as_json)
 
 
-def _decisions(app: typer.Typer, kind: str, what: str, approved: str) -> None:
+def _decisions(app: typer.Typer, target: bool, what: str, approved: str) -> None:
     """``approve``, ``reject`` and ``list`` for one kind of change: the same steps, so the same
     code, with the kind checked so an id of the other kind is refused."""
 
@@ -126,7 +145,9 @@ def _decisions(app: typer.Typer, kind: str, what: str, approved: str) -> None:
         note: NoteOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        _show(_run(amendments.decide, _hr(by), change_id, True, note, kind), as_json)
+        from pipelines import amendments
+
+        _show(_run(amendments.decide, _hr(by), change_id, True, note, _kind(target)), as_json)
 
     @app.command("reject", help=f"Reject a proposed {what}, saying why.")
     def reject(
@@ -135,7 +156,9 @@ def _decisions(app: typer.Typer, kind: str, what: str, approved: str) -> None:
         note: Annotated[str, typer.Option("--note", help="Why it is rejected.")],
         as_json: JsonOption = False,
     ) -> None:
-        _show(_run(amendments.decide, _hr(by), change_id, False, note, kind), as_json)
+        from pipelines import amendments
+
+        _show(_run(amendments.decide, _hr(by), change_id, False, note, _kind(target)), as_json)
 
     @app.command("list", help=f"The {what}s asked for, newest first.")
     def listed(
@@ -145,8 +168,8 @@ def _decisions(app: typer.Typer, kind: str, what: str, approved: str) -> None:
         ] = None,
         as_json: JsonOption = False,
     ) -> None:
-        _list(kind, period, status, as_json)
+        _list(_kind(target), period, status, as_json)
 
 
-_decisions(targets_app, TARGET, "target change", "the next scoring run restates the score.")
-_decisions(adjustments_app, ADJUSTMENT, "manual adjustment", "the next scoring run applies it.")
+_decisions(targets_app, True, "target change", "the next scoring run restates the score.")
+_decisions(adjustments_app, False, "manual adjustment", "the next scoring run applies it.")

@@ -15,19 +15,18 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from connectors.sdk.files import FileImportError, FileIssue, sha256_of
 from orchestration.cli.options import fail, out
-from pipelines.evaluation_import import NoDirectory, import_evaluations
-from pipelines.landing import LandingStats
-from pipelines.stores import Stores
 from schemas.periods import PERIOD_HINT, is_period
-from schemas.settings import get_settings
+
+if TYPE_CHECKING:
+    from connectors.sdk.files import FileImportError, FileIssue
+    from pipelines.landing import LandingStats
 
 FOLDER_ENV = "KPIHUB_EVALUATIONS_DIR"
 
@@ -70,6 +69,8 @@ def summary_table(file: str, stats: LandingStats) -> Table:
 
 def keep_in_folder(path: Path, folder: Path) -> Path | None:
     """Copy the imported file into the evaluations folder, never over a different file."""
+    from connectors.sdk.files import sha256_of
+
     folder.mkdir(parents=True, exist_ok=True)
     sha = sha256_of(path.read_bytes())
     target = folder / path.name
@@ -97,7 +98,11 @@ def import_file(
     ] = None,
 ) -> None:
     """Import one evaluation file into the hub store now."""
+    from connectors.sdk.files import FileImportError
     from orchestration.home import prepare_home, upgrade
+    from pipelines.evaluation_import import NoDirectory, import_evaluations
+    from pipelines.stores import Stores
+    from schemas.settings import get_settings
 
     if not file.exists():
         raise fail(f"no such file: {file}")

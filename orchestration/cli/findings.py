@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from orchestration.cli.inspect import open_stores
 from orchestration.cli.options import check_period, fail, out
@@ -25,11 +23,12 @@ from quality.findings import (
     KINDS,
     SEVERITIES,
     STATUSES,
-    FindingError,
-    change_status,
-    history,
 )
-from schemas.tables import Finding
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from schemas.tables import Finding
 
 app = typer.Typer(help="Data-quality findings and their review.", no_args_is_help=True)
 
@@ -57,6 +56,8 @@ def finding_row(f: Finding) -> dict[str, Any]:
 
 def finding_view(session: Session, f: Finding) -> dict[str, Any]:
     """Everything about one finding: where it points, what it saw, who decided what and when."""
+    from quality.findings import history
+
     return {
         **finding_row(f),
         "check_name": f.check_name,
@@ -115,6 +116,11 @@ def list_command(
     ] = 200,
 ) -> None:
     """List the findings, newest period first, narrowed by period and status."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from schemas.tables import Finding
+
     if period is not None:
         check_period(period)
     if status is not None and status not in STATUSES:
@@ -202,6 +208,10 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show one finding: what it saw, where, and every status change with who and why."""
+    from sqlalchemy.orm import Session
+
+    from schemas.tables import Finding
+
     stores = open_stores()
     with Session(stores.hub) as session:
         found = session.get(Finding, finding_id)
@@ -233,6 +243,10 @@ def show_command(
 
 
 def _decide(finding_id: int, status: str, note: str | None, by: str | None) -> None:
+    from sqlalchemy.orm import Session
+
+    from quality.findings import FindingError, change_status
+
     who = by or os.environ.get("USER") or "hr"
     stores = open_stores()
     try:

@@ -1,17 +1,19 @@
-"""Read-only views for managers and HR: scores, facts and the trace of one score."""
+"""Read-only views for managers and HR: scores, facts and the trace of one score.
+
+The module is imported by every ``kpihub`` invocation, ``--help`` included, so what a view needs
+(the ORM, the pipelines, the templates) is imported inside the function that reads it: a command
+pays only for its own work."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from orchestration.cli.options import (
     KNOWN_SHOWN,
@@ -22,17 +24,10 @@ from orchestration.cli.options import (
     out,
     period_or_last_closed,
 )
-from pipelines.assignment import PATH_SEPARATOR
-from pipelines.lineage import TraceNotFound, fact_value_text, money_text, trace
-from pipelines.score_export import score_sheet, write_xlsx
-from pipelines.score_list import current_scores, score_row
-from pipelines.stores import Stores
-from pipelines.talent_pool import pool_rules, talent_pool
-from schemas.catalog import CatalogError, load_catalog
-from schemas.facts import ACTUAL, TARGET
-from schemas.settings import get_settings
-from schemas.tables import KpiFactRow, Score
-from schemas.templates import ScoringTemplate, TemplateError, load_templates
+
+if TYPE_CHECKING:
+    from pipelines.stores import Stores
+    from schemas.templates import ScoringTemplate
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -43,7 +38,9 @@ def open_stores() -> Stores:
     from sqlalchemy.engine import make_url
 
     from orchestration.home import prepare_home
+    from pipelines.stores import Stores
     from schemas.migrations.apply import current_revisions, missing_sqlite_file
+    from schemas.settings import get_settings
 
     settings = get_settings()
     hint = "run `kpihub db upgrade` (or `make demo`) first"
@@ -100,6 +97,9 @@ def grade_summary_table(rows: list[dict[str, Any]], title: str) -> Table:
 
 def current_templates() -> list[ScoringTemplate]:
     """The templates of the templates folder; a broken one is a one-line error."""
+    from schemas.settings import get_settings
+    from schemas.templates import TemplateError, load_templates
+
     templates_dir = get_settings().templates_dir
     assert templates_dir is not None
     try:
@@ -111,6 +111,11 @@ def current_templates() -> list[ScoringTemplate]:
 def check_template(stores: Stores, code: str) -> None:
     """A template of the templates folder, or one a published score was made with (a template
     since removed still names its old scores)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from schemas.tables import Score
+
     with Session(stores.hr) as session:
         used = set(session.scalars(select(Score.template).distinct()))
     check_known("template", code, used | {t.code for t in current_templates()})
@@ -119,6 +124,12 @@ def check_template(stores: Stores, code: str) -> None:
 def check_department(stores: Stores, wanted: str) -> None:
     """A department some score was published for, by its full path or by one of its parts, as
     ``--department`` matches them; the error lists the parts, the names people type."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from pipelines.assignment import PATH_SEPARATOR
+    from schemas.tables import Score
+
     with Session(stores.hr) as session:
         paths = set(session.scalars(select(Score.department).distinct()))
     parts = {p.strip() for path in paths for p in path.split(PATH_SEPARATOR) if p.strip()}
@@ -130,6 +141,11 @@ def check_published(stores: Stores, period: str) -> None:
     """A month some score was published for: asking for one nobody was scored in (a typo, or a
     month not closed yet) is an error naming those that were, not an empty table that reads as
     "nobody". Filters that match nobody within a published month still give an empty list."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from schemas.tables import Score
+
     with Session(stores.hr) as session:
         periods = sorted(set(session.scalars(select(Score.period).distinct())))
     if period in periods:
@@ -147,6 +163,8 @@ def check_published(stores: Stores, period: str) -> None:
 
 def check_kpi(code: str) -> None:
     """A KPI code of the catalog: every fact the hub keeps is one of them."""
+    from schemas.catalog import CatalogError, load_catalog
+
     try:
         codes = load_catalog().codes
     except CatalogError as exc:
@@ -156,6 +174,8 @@ def check_kpi(code: str) -> None:
 
 def unassigned_rows(stores: Stores) -> list[dict[str, Any]]:
     """The people of the directory no template is assigned to, and why."""
+    from sqlalchemy.orm import Session
+
     from connectors.registry import discover
     from pipelines.assignment import assign
     from pipelines.roster import load_people
@@ -200,6 +220,9 @@ def scores(
     """List the published scores of a period (filters combine), or with --unassigned who is not
     scored and why. A template or department the hub does not know is an error naming those
     it knows."""
+    from pipelines.score_export import score_sheet, write_xlsx
+    from pipelines.score_list import current_scores, score_row
+
     period = period_or_last_closed(period)
     if unassigned:
         left_out = unassigned_rows(open_stores())
@@ -250,6 +273,13 @@ def facts(
 ) -> None:
     """List the current KPI facts of a period: what was achieved, or with --targets what was
     planned. A KPI code the catalog does not define is an error naming those it does."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from pipelines.lineage import fact_value_text
+    from schemas.facts import ACTUAL, TARGET
+    from schemas.tables import KpiFactRow
+
     period = period_or_last_closed(period)
     if kpi is not None:
         check_kpi(kpi)
@@ -393,6 +423,9 @@ def trace_command(
     as_json: JsonOption = False,
 ) -> None:
     """Trace a published score to its KPIs, facts and the source records as fetched."""
+    from pipelines.lineage import TraceNotFound, trace
+    from pipelines.talent_pool import pool_rules
+
     period = period_or_last_closed(period)
     stores = open_stores()
     try:
@@ -406,6 +439,9 @@ def trace_command(
 
 
 def talent_pool_rows(stores: Stores, period: str) -> list[dict[str, Any]]:
+    from pipelines.lineage import money_text
+    from pipelines.talent_pool import pool_rules, talent_pool
+
     return [
         {
             "job_number": m.job_number,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,16 +20,32 @@ from orchestration.cli import (
     review,
     score,
     status,
+    sync,
 )
 from orchestration.cli.errors import OneLineErrors, check_environment, debug_option
+from orchestration.cli.lazy import LazyGroup
 from orchestration.cli.options import fail, out
-from schemas.settings import get_settings
+
+SANDBOX_HELP = "The simulated source systems for the demo, tests and benchmarks."
+"""``kpihub sandbox``'s line in the command list, shown without importing the sandbox."""
+
+
+class KpiHub(OneLineErrors):
+    """The ``kpihub`` group: the sandbox's commands are mounted lazily, so that no other command
+    imports the sandbox; a production install may leave the sandbox out, and then they are not
+    listed at all."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if find_spec("sandbox") is not None:
+            self.add_command(LazyGroup("sandbox", "sandbox.cli:app", help=SANDBOX_HELP))
+
 
 app = typer.Typer(
     help="KPI Hub: pull HR performance data, score it and trace every score to its source.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    cls=OneLineErrors,
+    cls=KpiHub,
 )
 
 
@@ -63,24 +80,15 @@ app.command("trace")(inspect.trace_command)
 app.command("talent-pool")(inspect.talent_pool_command)
 app.command("audit")(review.audit_command)
 app.command("score")(score.score_command)
+app.command("sync")(sync.sync_command)
 app.command("status")(status.status_command)
-
-
-def _mount_sandbox() -> None:
-    try:
-        from sandbox.cli import app as sandbox_app
-    except ImportError:  # a production install may leave the sandbox out
-        return
-    app.add_typer(sandbox_app, name="sandbox")
-
-
-_mount_sandbox()
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the schema migrations of the hub and HR stores."""
     from orchestration.home import prepare_home, upgrade
+    from schemas.settings import get_settings
 
     settings = get_settings()
     prepare_home(settings)
@@ -92,6 +100,7 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """Show the migration revision each store is at."""
     from schemas.migrations.apply import current_revisions
+    from schemas.settings import get_settings
 
     settings = get_settings()
     for store, revision in current_revisions(settings.hub_url, settings.hr_url).items():
@@ -129,66 +138,14 @@ def demo(
     )
 
 
-@app.command()
-def bench(
-    seed: Annotated[int, typer.Option(help="Seed of the sandbox company.")] = 42,
-    employees: Annotated[int, typer.Option(help="Employees in the sandbox company.")] = 200,
-    months: Annotated[int, typer.Option(help="Closed months to land and normalise.")] = 1,
-    sources: Annotated[
-        str | None, typer.Option(help="Comma-separated sources; all registered ones by default.")
-    ] = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option("--database-url", help="Store to bench on; a fresh SQLite file by default."),
-    ] = None,
-    memory: Annotated[
-        bool, typer.Option("--memory", help="Also trace each step's peak heap (slower).")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the steps as JSON.")] = False,
-) -> None:
-    """Land and normalise a sandbox company with the hub's own code and print, per stream and
-    per source and month, how many records or facts, how long and (with --memory) how much
-    memory."""
-    import json
+def _mount_bench() -> None:
+    # Its own module, imported when the command is mounted; it imports its work lazily.
+    from orchestration.cli.bench import bench_command
 
-    from rich.table import Table
+    app.command("bench")(bench_command)
 
-    from connectors.registry import discover
-    from connectors.sdk.calendar import today_local
-    from orchestration.bench import run_bench
 
-    if not 1 <= months <= 6:
-        raise fail("--months must be between 1 and 6 (the sandbox keeps six closed months)")
-    if employees < 1:
-        raise fail("--employees must be at least 1")
-    everyone = discover()
-    chosen = [s.strip() for s in (sources or ",".join(everyone)).split(",") if s.strip()]
-    unknown = [s for s in chosen if s not in everyone]
-    if unknown or not chosen:
-        raise fail(f"--sources takes some of {', '.join(everyone)}, not {sources!r}")
-    steps = run_bench(
-        seed=seed,
-        employees=employees,
-        months=months,
-        sources={name: everyone[name] for name in chosen},
-        everyone=everyone,
-        as_of=today_local(),
-        database_url=database_url,
-        memory=memory,
-    )
-    if as_json:
-        print(json.dumps([s.as_dict() for s in steps], ensure_ascii=False, indent=2))
-        return
-    table = Table(title=f"kpihub bench: {employees} employees, seed {seed}, {months} month(s)")
-    for column in ("phase", "source", "stream / month", "items", "seconds", "items/s", "peak MiB"):
-        table.add_column(column, justify="right" if column[0] in "isp" else "left")
-    for s in steps:
-        peak = f"{s.peak_mib:.1f}" if s.peak_mib is not None else "-"
-        table.add_row(
-            s.phase, s.source, s.subject, str(s.items), f"{s.seconds:.2f}",
-            f"{s.per_second:.0f}", peak,
-        )  # fmt: skip
-    console.print(table)
+_mount_bench()
 
 
 @app.command()
@@ -198,6 +155,7 @@ def ui(
 ) -> None:
     """Serve the Dagster UI on the hub's persistent instance."""
     from orchestration.home import prepare_home
+    from schemas.settings import get_settings
 
     settings = get_settings()
     prepare_home(settings)

@@ -5,19 +5,16 @@ are taken in the portal."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from orchestration.cli.inspect import open_stores
 from orchestration.cli.options import check_period, fail, out
-from pipelines import review
-from pipelines.review import OUTCOMES, Actor, ReviewError
-from schemas.settings import get_settings
-from schemas.tables import Appeal
+
+if TYPE_CHECKING:
+    from pipelines.review import Actor
 
 app = typer.Typer(help="The review cycle of published scores.", no_args_is_help=True)
 appeals_app = typer.Typer(help="Appeals against reviewed scores.", no_args_is_help=True)
@@ -30,6 +27,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _take(step: Any, *args: Any, **kwargs: Any) -> str:
+    from pipelines.review import ReviewError
+
     try:
         return str(step(open_stores(), *args, **kwargs))
     except ReviewError as exc:
@@ -44,6 +43,8 @@ def _said(job_number: str, period: str, state: str, as_json: bool) -> None:
 
 
 def _hr(by: str) -> Actor:
+    from pipelines.review import Actor
+
     return Actor(by.strip(), "hr")
 
 
@@ -56,6 +57,9 @@ def approve_command(
     as_json: JsonOption = False,
 ) -> None:
     """Approve a final score: the employee then confirms it or appeals."""
+    from pipelines import review
+    from schemas.settings import get_settings
+
     check_period(period)
     days = get_settings().confirm_working_days
     state = _take(review.approve, _hr(by), job_number, period, comment, days)
@@ -71,6 +75,8 @@ def return_command(
     as_json: JsonOption = False,
 ) -> None:
     """Return a final score to HR with a comment, instead of approving it."""
+    from pipelines import review
+
     check_period(period)
     state = _take(review.send_back, _hr(by), job_number, period, comment)
     _said(job_number, period, state, as_json)
@@ -85,6 +91,8 @@ def reopen_command(
     as_json: JsonOption = False,
 ) -> None:
     """Put a returned score back for review."""
+    from pipelines import review
+
     check_period(period)
     state = _take(review.reopen, _hr(by), job_number, period, comment)
     _said(job_number, period, state, as_json)
@@ -95,6 +103,8 @@ def archive_command(
     job_number: JobArgument, period: PeriodOption, by: ByOption, as_json: JsonOption = False
 ) -> None:
     """Archive a confirmed score."""
+    from pipelines import review
+
     check_period(period)
     state = _take(review.archive, _hr(by), job_number, period)
     _said(job_number, period, state, as_json)
@@ -103,6 +113,8 @@ def archive_command(
 @app.command("deadlines")
 def deadlines_command(as_json: JsonOption = False) -> None:
     """Confirm every reviewed score whose confirmation deadline has passed."""
+    from pipelines import review
+
     confirmed = review.confirm_overdue(open_stores())
     if as_json:
         print(json.dumps([{"job_number": j, "period": p} for j, p in confirmed]))
@@ -117,6 +129,8 @@ def show_command(
     job_number: JobArgument, period: PeriodOption, as_json: JsonOption = False
 ) -> None:
     """Where a score stands in the review cycle, and its appeals."""
+    from pipelines import review
+
     check_period(period)
     view = review.review_view(open_stores(), job_number, period)
     if as_json:
@@ -138,6 +152,13 @@ def appeals_list(
     as_json: JsonOption = False,
 ) -> None:
     """The appeals filed, newest first."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from pipelines import review
+    from pipelines.review import OUTCOMES
+    from schemas.tables import Appeal
+
     if period is not None:
         check_period(period)
     if status is not None and status not in (review.OPEN, *OUTCOMES):
@@ -191,6 +212,9 @@ def appeals_answer(
     as_json: JsonOption = False,
 ) -> None:
     """Answer the open appeal on a score: upheld, or amended by a target change or adjustment."""
+    from pipelines import review
+    from schemas.settings import get_settings
+
     check_period(period)
     days = get_settings().confirm_working_days
     state = _take(review.answer_appeal, _hr(by), job_number, period, outcome, answer, days, change)
@@ -205,6 +229,8 @@ def audit_command(
     as_json: JsonOption = False,
 ) -> None:
     """The audit log of a month: review steps, score publications, views, imports."""
+    from pipelines import review
+
     check_period(period)
     rows = review.audit_entries(open_stores(), period, job_number)
     if as_json:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from orchestration.cli.inspect import current_templates
 from orchestration.cli.options import PeriodOption, fail, out, period_or_last_closed
-from schemas.settings import get_settings
 
 
 def score_command(period: PeriodOption = None) -> None:
@@ -18,6 +17,7 @@ def score_command(period: PeriodOption = None) -> None:
     from orchestration.demo import RunSummary, run_failure, score_month
     from orchestration.home import set_up
     from orchestration.orphans import fail_orphaned_runs
+    from schemas.settings import get_settings
 
     month = period_or_last_closed(period)
     current_templates()  # a configuration that cannot work stops here, in one line

@@ -8,30 +8,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from connectors.registry import Connector, discover
-from connectors.sdk.timeparse import SHANGHAI, now_utc
 from orchestration.cli.inspect import open_stores
 from orchestration.cli.options import PeriodOption, out, period_or_last_closed
-from pipelines.review import state_of
-from pipelines.stores import Stores
-from quality.findings import UNRESOLVED
-from schemas.settings import get_settings
-from schemas.tables import (
-    Appeal,
-    Finding,
-    OutboxAlert,
-    Score,
-    ScoreChange,
-    ScoreReview,
-    StreamState,
-)
+
+if TYPE_CHECKING:
+    from connectors.registry import Connector
+    from pipelines.stores import Stores
 
 SHANGHAI_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -39,6 +26,13 @@ SHANGHAI_FORMAT = "%Y-%m-%d %H:%M"
 def source_rows(stores: Stores, now: datetime, window: timedelta) -> list[dict[str, Any]]:
     """Each registered source: its streams, how many have synced, when last, and whether that
     is within its freshness window (its own, or the hub's ``window``)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from connectors.registry import discover
+    from connectors.sdk.timeparse import SHANGHAI
+    from schemas.tables import StreamState
+
     with Session(stores.hub) as hub:
         synced = {
             (source, stream): at
@@ -73,6 +67,12 @@ def freshness_of(connector: Connector, window: timedelta) -> timedelta:
 
 
 def month_rows(stores: Stores, period: str) -> dict[str, Any]:
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from pipelines.review import state_of
+    from schemas.tables import Appeal, Score, ScoreChange, ScoreReview
+
     with Session(stores.hr) as hr:
         scores = list(
             hr.scalars(select(Score).where(Score.period == period, Score.is_current.is_(True)))
@@ -103,6 +103,12 @@ def month_rows(stores: Stores, period: str) -> dict[str, Any]:
 
 
 def finding_counts(stores: Stores) -> dict[str, int]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from quality.findings import UNRESOLVED
+    from schemas.tables import Finding
+
     with Session(stores.hub) as hub:
         counts = Counter(
             severity
@@ -114,6 +120,11 @@ def finding_counts(stores: Stores) -> dict[str, int]:
 
 
 def alert_counts(stores: Stores) -> dict[str, dict[str, int]]:
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from schemas.tables import OutboxAlert
+
     with Session(stores.hub) as hub:
         found = hub.execute(
             select(OutboxAlert.sink, OutboxAlert.status, func.count())
@@ -132,6 +143,9 @@ def status_command(
 ) -> None:
     """Where the hub stands: sources and their freshness, open findings, the month's scores,
     what waits for HR, and alerts not yet sent."""
+    from connectors.sdk.timeparse import now_utc
+    from schemas.settings import get_settings
+
     month = period_or_last_closed(period)
     stores = open_stores()
     window = timedelta(hours=get_settings().freshness_hours)

@@ -12,14 +12,14 @@ so a statistical hunch never holds a score unless HR configured the KPI as ERROR
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from quality import clock as terminal_clock
@@ -364,8 +364,8 @@ def detect(session: Session, catalog: Catalog, source: str, period: str) -> list
         for ref, rule in sorted(kpi.anomaly.clock_streams.items()):
             stream_source, _, stream = ref.partition("/")
             if stream_source == source:
-                punches = _payloads(session, source, stream)
                 months = periods[-(kpi.anomaly.history_months + 1) :]
+                punches = _payloads(session, source, stream, months)
                 found += terminal_clock.clock_anomalies(
                     source, stream, kpi, period, rule, punches, months
                 )
@@ -380,20 +380,34 @@ def _booking_anomalies(session: Session, source: str, kpi: Kpi, period: str) -> 
     )
     if not wanted:
         return []
-    facts = fact_records(session, source, kpi.code, period)
+    fields = {f for names in rule.duplicate_fields.values() for f in names}
+    if rule.uniform_by is not None:
+        fields.add(rule.uniform_by)
+    facts = fact_records(session, source, kpi.code, period, fields)
     return booked_twice.duplicate_anomalies(
         source, period, kpi, facts
     ) + uniform_evaluator.uniform_anomalies(source, period, kpi, facts)
 
 
-def _payloads(session: Session, source: str, stream: str) -> list[tuple[str, Any]]:
-    """The record key and payload of each current record of a stream."""
+def _payloads(
+    session: Session, source: str, stream: str, months: Sequence[str]
+) -> Iterator[tuple[str, Any]]:
+    """The record key and payload of each current record of a stream in ``months`` (by the
+    month its stream places it in; a record without one is read too), streamed: a large
+    company's punches of half a year never sit in memory at once."""
     rows = session.execute(
         select(RecordHead.record_key, RawRecordVersion.payload)
         .join(RawRecordVersion, RawRecordVersion.id == RecordHead.version_id)
-        .where(RecordHead.source == source, RecordHead.stream == stream)
+        .where(
+            RecordHead.source == source,
+            RecordHead.stream == stream,
+            or_(RecordHead.event_period.in_(list(months)), RecordHead.event_period.is_(None)),
+        )
+        .execution_options(yield_per=5000)
     )
-    return [(key, payload) for key, payload in rows if isinstance(payload, dict)]
+    for key, payload in rows:
+        if isinstance(payload, dict):
+            yield key, payload
 
 
 def run_anomaly_detection(

@@ -4,6 +4,7 @@ how a value was booked (twice, by whom) read, rather than at the value itself.""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,9 +33,16 @@ class FactRecords:
     records: tuple[InputRecord, ...]
 
 
-def fact_records(session: Session, source: str, kpi_code: str, period: str) -> list[FactRecords]:
+def fact_records(
+    session: Session,
+    source: str,
+    kpi_code: str,
+    period: str,
+    fields: Collection[str] | None = None,
+) -> list[FactRecords]:
     """The current actual facts of one KPI, source and month, each with its input records, in
-    job-number order."""
+    job-number order. With ``fields``, each payload keeps only those: a large company's month
+    of production receipts is then a few values a record, not every record whole."""
     facts = list(
         session.scalars(
             select(KpiFactRow)
@@ -60,9 +68,13 @@ def fact_records(session: Session, source: str, kpi_code: str, period: str) -> l
             )
             .join(RawRecordVersion, RawRecordVersion.id == FactInput.raw_version_id)
             .where(FactInput.fact_id.in_(ids[start : start + BATCH]))
+            .execution_options(yield_per=5000)
         )
         for fact_id, stream, key, payload in rows:
-            inputs[fact_id].append(InputRecord(stream, key, payload or {}))
+            kept = payload or {}
+            if fields is not None:
+                kept = {f: kept[f] for f in fields if f in kept}
+            inputs[fact_id].append(InputRecord(stream, key, kept))
     return [
         FactRecords(f.job_number, f.value, tuple(sorted(inputs[f.id], key=lambda r: r.record_key)))
         for f in facts

@@ -74,6 +74,9 @@ def raw_rows(
             RawRecordVersion.run_id == run_id,
         )
         .order_by(RawRecordVersion.id)
+        # Streamed: a large first pull's payloads never sit in memory all at once, only the
+        # suite's few columns of each.
+        .execution_options(yield_per=5000)
     )
     for key, payload in found:
         fields = payload if isinstance(payload, dict) else {}

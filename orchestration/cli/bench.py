@@ -104,7 +104,7 @@ def _print(report: dict[str, Any]) -> None:
         or f"dlt {_num(dlt['records_per_s'])} records/s, hub/dlt {_num(dlt['ratio'], 2)}",
     ]
     for line in lines:
-        out.print(line)
+        out.print(line, markup=False, highlight=False)
 
 
 def _changed(report: dict[str, Any]) -> int:
@@ -159,7 +159,7 @@ def bench_command(
     """Run a sandbox company's month end to end (pull, land, normalise, check, score, publish)
     with the sandbox in its own process, then an incremental re-sync after 1% of the records
     change, then trace latency; print each stage's seconds, records and records/s, the peak
-    RSS, and the same endpoints pulled by a plain client and by dlt (pip install -e .[bench])."""
+    RSS, and the same endpoints pulled by a plain client and by dlt (the optional `bench` extra)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -204,7 +204,7 @@ def bench_command(
         watcher.close()
     if as_json:
         if report["dlt"].get("note"):
-            err.print(report["dlt"]["note"])
+            err.print(report["dlt"]["note"], markup=False, highlight=False)
         print(json.dumps(report, ensure_ascii=False))
         return
     _print(report)
